@@ -6,7 +6,12 @@ import { VERSION } from "../version.js";
 export type RegisterCommand = (program: Command) => void;
 
 // Each command file exports `register`; add new commands here (one line each).
-const commands: Array<() => Promise<{ register: RegisterCommand }>> = [];
+const commands: Array<() => Promise<{ register: RegisterCommand }>> = [
+  () => import("./data.js"),
+  () => import("./eval.js"),
+  () => import("./import.js"),
+  () => import("./grade.js"),
+];
 
 /** Builds the `mathtune` program with every command registered. */
 export async function buildProgram(): Promise<Command> {

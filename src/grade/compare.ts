@@ -1,0 +1,604 @@
+/**
+ * Mathematical equivalence of two parsed answers. Structure first (sets, tuples, intervals,
+ * relations, matrices, text), then values: exact rationals when both sides are rational, otherwise
+ * complex floating point at seeded random probe points for the free variables.
+ */
+import { Rng, hashString } from "../util/rng.js";
+import { Budget } from "./budget.js";
+import { closeVal, DEFAULT_MODES, evalNode, exactQ, finiteVal, type C, type Modes, type Val } from "./evaluate.js";
+import type { Node } from "./parse.js";
+
+/** Relative tolerance of floating-point comparisons. */
+export const REL_TOL = 1e-9;
+/** Probe points per comparison of expressions with free variables. */
+export const PROBES = 5;
+/** Most elements a set comparison looks at (larger answers are compared element by element up to this). */
+const MAX_SET = 200;
+const MAX_PM_EXPANSIONS = 32;
+
+const CONSTANT_SYMS = new Set(["e", "i"]);
+
+/** Free variable names of a node (e and i are constants). */
+export function freeVars(n: Node, out: Set<string> = new Set()): Set<string> {
+  switch (n.k) {
+    case "sym":
+      if (!CONSTANT_SYMS.has(n.name)) out.add(n.name);
+      break;
+    case "add":
+    case "sub":
+    case "mul":
+    case "div":
+    case "pow":
+      freeVars(n.a, out);
+      freeVars(n.b, out);
+      break;
+    case "neg":
+    case "pct":
+    case "deg":
+      freeVars(n.a, out);
+      break;
+    case "pm":
+      if (n.a) freeVars(n.a, out);
+      freeVars(n.b, out);
+      break;
+    case "fn":
+      for (const a of n.args) freeVars(a, out);
+      break;
+    case "matrix":
+      for (const r of n.rows) for (const x of r) freeVars(x, out);
+      break;
+    case "tuple":
+    case "list":
+    case "rel":
+    case "ratio":
+    case "union":
+      for (const x of n.items) freeVars(x, out);
+      break;
+    default:
+      break;
+  }
+  return out;
+}
+
+function has(n: Node, kind: Node["k"]): boolean {
+  if (n.k === kind) return true;
+  switch (n.k) {
+    case "add":
+    case "sub":
+    case "mul":
+    case "div":
+    case "pow":
+      return has(n.a, kind) || has(n.b, kind);
+    case "neg":
+    case "pct":
+    case "deg":
+      return has(n.a, kind);
+    case "pm":
+      return (n.a !== null && has(n.a, kind)) || has(n.b, kind);
+    case "fn":
+      return n.args.some((a) => has(a, kind));
+    case "matrix":
+      return n.rows.some((r) => r.some((x) => has(x, kind)));
+    default:
+      return false;
+  }
+}
+
+/** Whether a numeric literal looks like a floating-point rendering (12+ significant digits). */
+function hasLongDecimal(n: Node): boolean {
+  if (n.k === "num") return n.v.includes(".") && n.v.replace(/^[0.]+/, "").replace(".", "").length >= 12;
+  switch (n.k) {
+    case "add":
+    case "sub":
+    case "mul":
+    case "div":
+    case "pow":
+      return hasLongDecimal(n.a) || hasLongDecimal(n.b);
+    case "neg":
+    case "pct":
+    case "deg":
+      return hasLongDecimal(n.a);
+    case "fn":
+      return n.args.some(hasLongDecimal);
+    default:
+      return false;
+  }
+}
+
+/** Expands ± into its two values (recursively, capped). A node without ± expands to itself. */
+export function expandPm(n: Node): Node[] {
+  switch (n.k) {
+    case "pm": {
+      const bs = expandPm(n.b);
+      const as = n.a === null ? [null] : expandPm(n.a);
+      const out: Node[] = [];
+      for (const a of as)
+        for (const b of bs) {
+          const plus: Node = a === null ? b : { k: "add", a, b };
+          const minus: Node = a === null ? { k: "neg", a: b } : { k: "sub", a, b };
+          if (n.minusFirst) out.push(minus, plus);
+          else out.push(plus, minus);
+        }
+      return out.slice(0, MAX_PM_EXPANSIONS);
+    }
+    case "add":
+    case "sub":
+    case "mul":
+    case "div":
+    case "pow": {
+      if (!has(n, "pm")) return [n];
+      const out: Node[] = [];
+      for (const a of expandPm(n.a)) for (const b of expandPm(n.b)) out.push({ k: n.k, a, b } as Node);
+      return out.slice(0, MAX_PM_EXPANSIONS);
+    }
+    case "neg":
+      return has(n, "pm") ? expandPm(n.a).map((a) => ({ k: "neg", a }) as Node) : [n];
+    case "fn":
+      if (!has(n, "pm") || n.args.length !== 1) return [n];
+      return expandPm(n.args[0]).map((a) => ({ k: "fn", name: n.name, args: [a] }) as Node);
+    default:
+      return [n];
+  }
+}
+
+/** Whether a node names a quantity rather than giving a value: `x`, `a_3`, `f(x)`, `|AB|`, `NO/BO`, `(p,q)`. */
+export function isName(n: Node): boolean {
+  switch (n.k) {
+    case "sym":
+    case "text":
+      return true;
+    case "mul":
+    case "div":
+      return isName(n.a) && isName(n.b);
+    case "fn":
+      return n.name === "abs" && isName(n.args[0]);
+    case "ratio":
+    case "tuple":
+      return n.items.length > 0 && n.items.every(isName);
+    case "pow":
+      return isName(n.a) && n.b.k === "sym";
+    default:
+      return false;
+  }
+}
+
+/** Mirror of an inequality operator. */
+const FLIP: Record<string, string> = { "<": ">", ">": "<", "<=": ">=", ">=": "<=", "=": "=", "!=": "!=", "~": "~" };
+
+/** Canonical relation form: trailing approximations dropped, `x \in S` read as S. */
+export function prepare(n: Node): Node {
+  if (n.k === "list") return { ...n, items: n.items.map(prepare) };
+  if (n.k !== "rel") return n;
+  let ops = n.ops;
+  let items = n.items;
+  const approx = ops.indexOf("~");
+  if (approx > 0) {
+    // "x = 1/3 ≈ 0.33": the exact value is the answer; the approximation is commentary.
+    ops = ops.slice(0, approx);
+    items = items.slice(0, approx + 1);
+  } else if (approx === 0 && ops.length === 1) ops = ["="];
+  if (ops.length === 1 && ops[0] === "in" && isName(items[0])) return prepare(items[1]);
+  if (ops.length === 0) return items[0];
+  return { k: "rel", ops, items };
+}
+
+const probeCache = new Map<string, Array<Map<string, C>>>();
+
+/** Probe environments for a set of variables (seeded by the variable names, so reproducible). */
+export function probePoints(vars: Set<string>): Array<Map<string, C>> {
+  const names = [...vars].sort();
+  const key = names.join("\u0000");
+  const hit = probeCache.get(key);
+  if (hit) return hit;
+  const rng = new Rng(hashString(key) ^ 0x5eed);
+  const envs: Array<Map<string, C>> = [];
+  const count = names.length === 0 ? 1 : PROBES;
+  for (let k = 0; k < count; k++) {
+    const env = new Map<string, C>();
+    // Both signs (|x| and x differ only for negatives), away from 0 (poles of 1/x, log x).
+    for (const v of names) {
+      const m = 0.3 + 2.1 * rng.next();
+      env.set(v, { re: rng.next() < 0.5 ? -m : m, im: 0 });
+    }
+    envs.push(env);
+  }
+  if (probeCache.size > 1000) probeCache.clear();
+  probeCache.set(key, envs);
+  return envs;
+}
+
+/** The comparison engine for one verify call (holds the budget and probe points). */
+export class Comparer {
+  constructor(private readonly budget: Budget) {}
+
+  private probes(vars: Set<string>): Array<Map<string, C>> {
+    return probePoints(vars);
+  }
+
+  /** Top-level equivalence of two answers (gold first). */
+  equal(a: Node, b: Node): boolean {
+    return this.eq(prepare(a), prepare(b));
+  }
+
+  private eq(a: Node, b: Node): boolean {
+    this.budget.tick();
+    if (a.k === "text" || b.k === "text") return textEq(a, b);
+    if (a.k === "rel" || b.k === "rel") return this.relEq(a, b);
+
+    const sa = asSet(a);
+    const sb = asSet(b);
+    if (sa !== null || sb !== null) {
+      if (sa !== null && sb !== null) {
+        if (a.k === "list" && b.k === "tuple" && b.open !== "{") return this.ordered(a.items, b.items);
+        if (b.k === "list" && a.k === "tuple" && a.open !== "{") return this.ordered(a.items, b.items);
+        return this.setEq(sa, sb);
+      }
+      const one = (sa ?? sb) as Node[];
+      const other = sa !== null ? b : a;
+      if (other.k === "tuple" && (other.open === "(" || other.open === "[")) {
+        const list = sa !== null ? a : b;
+        if (list.k === "list") return this.ordered(list.items, other.items);
+      }
+      const uniq = this.dedupe(one.map(prepare));
+      if (uniq.length === 1) return this.eq(sa !== null ? uniq[0] : a, sa !== null ? b : uniq[0]);
+      return false;
+    }
+    if (a.k === "union" || b.k === "union") {
+      if (a.k === "union" && b.k === "union" && a.op === b.op) return this.setEq(a.items, b.items);
+      if (a.k === "union" && a.items.length === 1) return this.eq(a.items[0], b);
+      if (b.k === "union" && b.items.length === 1) return this.eq(a, b.items[0]);
+      return false;
+    }
+    if (a.k === "tuple" || b.k === "tuple") return this.tupleEq(a, b);
+    if (a.k === "ratio" || b.k === "ratio") {
+      if (a.k === "ratio" && b.k === "ratio") return this.ordered(a.items, b.items);
+      return false;
+    }
+    return this.scalarEq(a, b);
+  }
+
+  private ordered(xs: Node[], ys: Node[]): boolean {
+    if (xs.length !== ys.length) return false;
+    for (let i = 0; i < xs.length; i++) if (!this.eq(prepare(xs[i]), prepare(ys[i]))) return false;
+    return true;
+  }
+
+  private dedupe(xs: Node[]): Node[] {
+    const out: Node[] = [];
+    for (const x of xs.slice(0, MAX_SET)) if (!out.some((y) => this.eq(y, x))) out.push(x);
+    return out;
+  }
+
+  private setEq(xs0: Node[], ys0: Node[]): boolean {
+    const xs = this.dedupe(xs0.map(prepare));
+    const ys = this.dedupe(ys0.map(prepare));
+    if (xs.length !== ys.length) return false;
+    const used = new Array<boolean>(ys.length).fill(false);
+    for (const x of xs) {
+      let found = false;
+      for (let j = 0; j < ys.length; j++) {
+        if (!used[j] && this.eq(x, ys[j])) {
+          used[j] = true;
+          found = true;
+          break;
+        }
+      }
+      if (!found) return false;
+    }
+    return true;
+  }
+
+  private tupleEq(a: Node, b: Node): boolean {
+    const va = vectorItems(a);
+    const vb = vectorItems(b);
+    if (va === null || vb === null) return false;
+    if (va.items.length !== vb.items.length) return false;
+    if (va.items.length === 2 && va.brackets !== null && vb.brackets !== null && va.brackets !== vb.brackets) return false;
+    return this.ordered(va.items, vb.items);
+  }
+
+  private relEq(a: Node, b: Node): boolean {
+    if (a.k === "rel" && b.k === "rel") {
+      const ea = a.ops.every((o) => o === "=");
+      const eb = b.ops.every((o) => o === "=");
+      if (ea && eb) {
+        const A = [a.items[0], a.items[a.items.length - 1]];
+        const B = [b.items[0], b.items[b.items.length - 1]];
+        if (this.equationEq(A, B)) return true;
+        // Both assign the same name: compare the values.
+        if (isName(A[0]) && isName(B[0]) && nameKey(A[0]) === nameKey(B[0])) return this.eq(A[1], B[1]);
+        return false;
+      }
+      if (ea !== eb) return false;
+      const ia = this.toInterval(a);
+      const ib = this.toInterval(b);
+      if (ia !== null && ib !== null) return this.eq(ia, ib);
+      if (this.sameRelation(a.ops, a.items, b.ops, b.items)) return true;
+      const fops = [...b.ops].reverse().map((o) => FLIP[o] ?? o);
+      return this.sameRelation(a.ops, a.items, fops, [...b.items].reverse());
+    }
+    const r = (a.k === "rel" ? a : b) as Extract<Node, { k: "rel" }>;
+    const o = a.k === "rel" ? b : a;
+    const goldIsRel = a.k === "rel";
+    if (r.ops.every((x) => x === "=")) {
+      const value = assignedValue(r);
+      if (value === null) return false;
+      return goldIsRel ? this.eq(value, o) : this.eq(o, value);
+    }
+    if (o.k === "tuple" || o.k === "union") {
+      const iv = this.toInterval(r);
+      if (iv === null) return this.membershipEq(r, o);
+      return goldIsRel ? this.eq(iv, o) : this.eq(o, iv);
+    }
+    return false;
+  }
+
+  /**
+   * A one-variable inequality against a union of intervals / points, compared as sets: membership
+   * must agree at every endpoint, just beside it, between endpoints and at fixed far points.
+   */
+  private membershipEq(r: Extract<Node, { k: "rel" }>, o: Node): boolean {
+    const vars = freeVars(r);
+    if (vars.size !== 1 || r.ops.some((x) => !["<", ">", "<=", ">=", "!="].includes(x))) return false;
+    const v = [...vars][0];
+    const pieces = this.intervalsOf(o);
+    if (pieces === null || pieces.length === 0) return false;
+    const ends = pieces.flatMap((p) => [p.lo, p.hi]).filter(Number.isFinite).sort((a, b) => a - b);
+    const pts = [-1000, -37.7, -3.3, -0.71, 0, 0.53, 2.9, 41.3, 1000];
+    for (let i = 0; i < ends.length; i++) {
+      const e = ends[i];
+      const d = 1e-7 * Math.max(1, Math.abs(e));
+      pts.push(e, e - d, e + d);
+      if (i + 1 < ends.length) pts.push((e + ends[i + 1]) / 2);
+    }
+    for (const x of pts) {
+      const inSet = pieces.some((p) => (p.loC ? x >= p.lo : x > p.lo) && (p.hiC ? x <= p.hi : x < p.hi));
+      if (inSet !== this.holds(r, v, x)) return false;
+    }
+    return true;
+  }
+
+  private holds(r: Extract<Node, { k: "rel" }>, v: string, x: number): boolean {
+    const vals = r.items.map((it) => this.realAt(it, v, x));
+    if (vals.some((y) => !Number.isFinite(y))) return false;
+    return r.ops.every((op, k) => {
+      const a = vals[k];
+      const b = vals[k + 1];
+      const eps = 1e-12 * Math.max(1, Math.abs(a), Math.abs(b));
+      if (op === "<") return a < b - eps;
+      if (op === ">") return a > b + eps;
+      if (op === "<=") return a <= b + eps;
+      if (op === ">=") return a >= b - eps;
+      return Math.abs(a - b) > eps;
+    });
+  }
+
+  private intervalsOf(o: Node): Array<{ lo: number; hi: number; loC: boolean; hiC: boolean }> | null {
+    const num = (n: Node): number => {
+      const val = evalNode(n, new Map(), DEFAULT_MODES, this.budget);
+      return Array.isArray(val) || Math.abs(val.im) > 1e-12 ? NaN : val.re;
+    };
+    if (o.k === "union" && o.op === "cup") {
+      const out: Array<{ lo: number; hi: number; loC: boolean; hiC: boolean }> = [];
+      for (const it of o.items) {
+        const p = this.intervalsOf(it);
+        if (p === null) return null;
+        out.push(...p);
+      }
+      return out;
+    }
+    if (o.k === "tuple" && o.open === "{") {
+      const xs = o.items.map(num);
+      return xs.every(Number.isFinite) ? xs.map((x) => ({ lo: x, hi: x, loC: true, hiC: true })) : null;
+    }
+    if (o.k === "tuple" && o.items.length === 2 && (o.open === "(" || o.open === "[")) {
+      const lo = num(o.items[0]);
+      const hi = num(o.items[1]);
+      if (Number.isNaN(lo) || Number.isNaN(hi)) return null;
+      return [{ lo, hi, loC: o.open === "[", hiC: o.close === "]" }];
+    }
+    return null;
+  }
+
+  private sameRelation(ops1: string[], it1: Node[], ops2: string[], it2: Node[]): boolean {
+    if (ops1.length !== ops2.length || ops1.some((o, i) => o !== ops2[i])) return false;
+    return this.ordered(it1, it2);
+  }
+
+  /** Two equations are equivalent when lhs-rhs of one is a constant non-zero multiple of the other's. */
+  private equationEq(A: Node[], B: Node[]): boolean {
+    const f: Node = { k: "sub", a: A[0], b: A[1] };
+    const g: Node = { k: "sub", a: B[0], b: B[1] };
+    const vars = freeVars(f);
+    freeVars(g, vars);
+    if (vars.size === 0) return this.eq(A[0], B[0]) && this.eq(A[1], B[1]);
+    let ratio: C | null = null;
+    let used = 0;
+    for (const env of this.probes(vars)) {
+      const fv = evalNode(f, env, DEFAULT_MODES, this.budget);
+      const gv = evalNode(g, env, DEFAULT_MODES, this.budget);
+      if (Array.isArray(fv) || Array.isArray(gv) || !finiteVal(fv) || !finiteVal(gv)) continue;
+      const fz = Math.hypot(fv.re, fv.im) < 1e-12;
+      const gz = Math.hypot(gv.re, gv.im) < 1e-12;
+      if (fz !== gz) return false;
+      if (fz) continue;
+      const d = gv.re * gv.re + gv.im * gv.im;
+      const q = { re: (fv.re * gv.re + fv.im * gv.im) / d, im: (fv.im * gv.re - fv.re * gv.im) / d };
+      if (ratio === null) ratio = q;
+      else if (!closeVal(ratio, q, 1e-7)) return false;
+      used++;
+    }
+    return used >= 2;
+  }
+
+  /** Value of a node at a point (probing one free variable), NaN when not a real number. */
+  private realAt(n: Node, v: string, x: number): number {
+    const env = new Map<string, C>([[v, { re: x, im: 0 }]]);
+    const r = evalNode(n, env, DEFAULT_MODES, this.budget);
+    if (Array.isArray(r) || Math.abs(r.im) > 1e-12) return NaN;
+    return r.re;
+  }
+
+  /** Solution set of an inequality (chain) in one variable that is linear in it, as an interval. */
+  toInterval(r: Extract<Node, { k: "rel" }>): Node | null {
+    const vars = freeVars(r);
+    if (vars.size !== 1 || r.ops.some((o) => !["<", ">", "<=", ">="].includes(o))) return null;
+    const v = [...vars][0];
+    let lo: { node: Node; x: number; closed: boolean } = { node: { k: "neg", a: { k: "inf" } }, x: -Infinity, closed: false };
+    let hi: { node: Node; x: number; closed: boolean } = { node: { k: "inf" }, x: Infinity, closed: false };
+    for (let k = 0; k < r.ops.length; k++) {
+      const L = r.items[k];
+      const R = r.items[k + 1];
+      const h: Node = { k: "sub", a: L, b: R };
+      // Linear in v: checked at four points on both sides of zero.
+      const xs = [-2.3, -0.7, 0.9, 3.1];
+      const hs = xs.map((x) => this.realAt(h, v, x));
+      if (!hs.every(Number.isFinite)) return null;
+      const slope = (hs[1] - hs[0]) / (xs[1] - xs[0]);
+      if (Math.abs(slope) < 1e-12) return null;
+      for (let q = 2; q < xs.length; q++) {
+        const pred = hs[0] + slope * (xs[q] - xs[0]);
+        if (Math.abs(pred - hs[q]) > 1e-9 * Math.max(1, Math.abs(hs[q]), Math.abs(slope))) return null;
+      }
+      const root = xs[0] - hs[0] / slope;
+      // h < 0 with positive slope means v < root.
+      const op = r.ops[k];
+      const less = op === "<" || op === "<=";
+      const upper = less === slope > 0;
+      const closed = op === "<=" || op === ">=";
+      const lvar = L.k === "sym" && L.name === v;
+      const rvar = R.k === "sym" && R.name === v;
+      const node: Node = lvar && !freeVars(R).has(v) ? R : rvar && !freeVars(L).has(v) ? L : floatNode(root);
+      if (upper) {
+        if (root < hi.x || (root === hi.x && !closed)) hi = { node, x: root, closed };
+      } else if (root > lo.x || (root === lo.x && !closed)) lo = { node, x: root, closed };
+    }
+    if (lo.x > hi.x) return null;
+    return { k: "tuple", open: lo.closed ? "[" : "(", close: hi.closed ? "]" : ")", items: [lo.node, hi.node] };
+  }
+
+  private scalarEq(a: Node, b: Node): boolean {
+    if (this.valueEq(a, DEFAULT_MODES, b, DEFAULT_MODES)) return true;
+    const pa = has(a, "pct");
+    const pb = has(b, "pct");
+    if (pa !== pb) {
+      // 44% against 0.44: the percent read as a fraction.
+      const s: Modes = { pct: "scale", deg: "drop" };
+      if (this.valueEq(a, pa ? s : DEFAULT_MODES, b, pb ? s : DEFAULT_MODES)) return true;
+    }
+    const da = has(a, "deg");
+    const db = has(b, "deg");
+    if (da !== db && (has(a, "pi") || has(b, "pi"))) {
+      // 30° against pi/6: degrees read as radians when the other side is in radians.
+      const r: Modes = { pct: "drop", deg: "rad" };
+      if (this.valueEq(a, da ? r : DEFAULT_MODES, b, db ? r : DEFAULT_MODES)) return true;
+    }
+    return false;
+  }
+
+  private valueEq(a: Node, ma: Modes, b: Node, mb: Modes): boolean {
+    const qa = exactQ(a, ma, this.budget);
+    const qb = qa === null ? null : exactQ(b, mb, this.budget);
+    let rel = REL_TOL;
+    if (qa !== null && qb !== null) {
+      if (qa.n === qb.n && qa.d === qb.d) return true;
+      if (!hasLongDecimal(a) && !hasLongDecimal(b)) return false;
+      rel = 1e-12;
+    }
+    const vars = freeVars(a);
+    freeVars(b, vars);
+    let compared = 0;
+    for (const env of this.probes(vars)) {
+      const va: Val = evalNode(a, env, ma, this.budget);
+      const vb: Val = evalNode(b, env, mb, this.budget);
+      const fa = finiteVal(va);
+      const fb = finiteVal(vb);
+      if (!fa && !fb) {
+        if (!Array.isArray(va) && !Array.isArray(vb) && (Number.isNaN(va.re) || Number.isNaN(vb.re))) continue;
+        // Overflow (10^{10^{10}}) is not infinity: two overflowing values cannot be told apart.
+        if (!has(a, "inf") || !has(b, "inf")) return false;
+        if (closeVal(va, vb, rel)) compared++;
+        else return false;
+        continue;
+      }
+      if (fa !== fb) return false;
+      if (!closeVal(va, vb, rel)) return false;
+      compared++;
+    }
+    return compared > 0;
+  }
+}
+
+/** A number node for a floating-point value: an exact small rational when it is one. */
+function floatNode(x: number): Node {
+  for (let d = 1; d <= 1000; d++) {
+    const n = Math.round(x * d);
+    if (Math.abs(n / d - x) <= 1e-12 * Math.max(1, Math.abs(x))) return { k: "rat", n: BigInt(n), d: BigInt(d) };
+  }
+  return { k: "fn", name: "id", args: [{ k: "num", v: String(Math.abs(x)) }] };
+}
+
+function nameKey(n: Node): string {
+  return JSON.stringify(n, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
+}
+
+/** The value given by an equation `name = value` (or the last member of a chain a = b = c). */
+function assignedValue(r: Extract<Node, { k: "rel" }>): Node | null {
+  // A chain a = b = c, or a computation "2 \cdot 5 = 10" without variables: the last member.
+  if (r.items.length > 2 || freeVars(r).size === 0) return r.items[r.items.length - 1];
+  if (isName(r.items[0]) && !isName(r.items[1])) return r.items[1];
+  if (isName(r.items[0]) && isName(r.items[1])) return r.items[1];
+  return null;
+}
+
+/** Elements of a set-like answer (bare list, `\{...\}`, or a value with ±), else null. */
+function asSet(n: Node): Node[] | null {
+  if (n.k === "list") {
+    const out: Node[] = [];
+    for (const x of n.items) out.push(...(x.k === "list" ? [x] : expandPm(x)));
+    return out;
+  }
+  if (n.k === "tuple" && n.open === "{") return n.items.flatMap((x) => expandPm(x));
+  if (n.k === "pm" || has(n, "pm")) {
+    const e = expandPm(n);
+    return e.length > 1 ? e : null;
+  }
+  return null;
+}
+
+/** Items of a tuple-like answer (tuple, or a matrix with one row or column). */
+function vectorItems(n: Node): { items: Node[]; brackets: string | null } | null {
+  if (n.k === "tuple") return { items: n.items, brackets: n.open + n.close };
+  if (n.k === "matrix") {
+    if (n.rows.length === 1) return { items: n.rows[0], brackets: null };
+    if (n.rows.every((r) => r.length === 1)) return { items: n.rows.map((r) => r[0]), brackets: null };
+  }
+  return null;
+}
+
+/** A lower-case text form of a word-like answer (`\text{(C)}`, `Evelyn`, `odd`), or null. */
+export function textOf(n: Node): string | null {
+  switch (n.k) {
+    case "text":
+      return n.s.toLowerCase().replace(/[\s.]+/g, "").replace(/^\((.+)\)$/, "$1").replace(/^\\?text\{(.*)\}$/, "$1");
+    case "sym":
+      return n.name.toLowerCase();
+    case "mul": {
+      const a = textOf(n.a);
+      const b = textOf(n.b);
+      return a !== null && b !== null ? a + b : null;
+    }
+    case "num":
+      return n.v;
+    case "tuple":
+      return n.items.length === 1 ? textOf(n.items[0]) : null;
+    default:
+      return null;
+  }
+}
+
+function textEq(a: Node, b: Node): boolean {
+  const ta = textOf(a);
+  const tb = textOf(b);
+  return ta !== null && ta === tb && ta !== "";
+}

@@ -1,0 +1,14 @@
+// The grader: answer extraction and mathematical equivalence (docs/grader.md).
+export { extractAnswer, type ExtractOptions } from "./extract.js";
+export {
+  verify,
+  equivalent,
+  gradeSolution,
+  unwrapAnswer,
+  type GradeReason,
+  type VerifyResult,
+  type GradeResult,
+  type VerifyOptions,
+} from "./verify.js";
+export { clusterKey, clusterAnswers, type ClusterOptions } from "./cluster.js";
+export { createGraderPool, type GraderPool, type GraderPoolOptions, type GradeJob } from "./pool.js";

@@ -1,0 +1,188 @@
+/**
+ * The synchronous grading API: verify (asymmetric, gold first), equivalent (symmetric),
+ * gradeSolution (extract then verify). None of them throws; each call is bounded by a step budget
+ * and a deadline (reason "timeout" when either runs out).
+ */
+import { Budget, BudgetExceeded, DEFAULT_DEADLINE_MS, DEFAULT_MAX_STEPS, MAX_ANSWER_CHARS, Unparsable } from "./budget.js";
+import { Comparer } from "./compare.js";
+import { extractAnswer, lastBoxed, stripDelimiters } from "./extract.js";
+import { cleanAnswer, numberWord } from "./normalize.js";
+import { parseAnswer, type Node } from "./parse.js";
+
+/** Why a verdict was reached. */
+export type GradeReason = "equal" | "not-equal" | "unparsable" | "timeout";
+
+/** A verdict. */
+export interface VerifyResult {
+  correct: boolean;
+  reason: GradeReason;
+}
+
+/** A verdict on a full solution, with the answer extracted from it. */
+export interface GradeResult extends VerifyResult {
+  /** The extracted final answer, or null when none was found. */
+  extracted: string | null;
+}
+
+/** Options of {@link verify}, {@link equivalent} and {@link gradeSolution}. */
+export interface VerifyOptions {
+  /** Wall-clock bound of the call in milliseconds. Defaults to 250. */
+  deadlineMs?: number;
+  /** Step bound of the call (tokens + evaluation nodes + comparisons). Defaults to 2,000,000. */
+  maxSteps?: number;
+  /** gradeSolution only: fall back to the last number of the text. Defaults to true. */
+  fallbackLastNumber?: boolean;
+}
+
+/** Removes answer wrappers: a box, math delimiters, trailing punctuation, stray dollar signs. */
+export function unwrapAnswer(s: string): string {
+  let t = s.trim();
+  if (/\\(?:boxed|fbox)/.test(t)) {
+    const b = lastBoxed(t);
+    if (b !== null) t = b;
+  }
+  t = stripDelimiters(t);
+  return t;
+}
+
+/** Whether a gold answer is prose (a reference solution) rather than an answer. */
+function isProse(s: string): boolean {
+  if (s.length < 60) return false;
+  const words = s.match(/(?<![\\a-zA-Z])[A-Za-z]{3,}(?![a-zA-Z{])/g) ?? [];
+  return words.length >= 6;
+}
+
+/** The answer a gold string stands for: its box, or the final answer of a reference solution. */
+function goldAnswer(gold: string): string {
+  if (/\\(?:boxed|fbox)/.test(gold)) return unwrapAnswer(gold);
+  if (isProse(gold)) return extractAnswer(gold, { fallbackLastNumber: true }) ?? gold;
+  return unwrapAnswer(gold);
+}
+
+/** A loose string key: no spaces, braces or case; for answers that cannot be parsed. */
+export function looseKey(s: string): string {
+  return s.toLowerCase().replace(/[\s{}$]/g, "").replace(/\\(text|mathrm|textbf)/g, "");
+}
+
+/** Whether a cleaned answer is words (compared as text, case-insensitively). */
+function wordy(s: string): boolean {
+  return /^(\\text\{)?[(]?[A-Za-z][A-Za-z\s.'-]*[)]?\}?$/.test(s) && /[A-Za-z]{2,}|\\text|\(/.test(s);
+}
+
+function textKey(s: string): string {
+  return s
+    .toLowerCase()
+    .replace(/\\text\{([^{}]*)\}/g, "$1")
+    .replace(/(?<!\d)\.|\.(?!\d)/g, "")
+    .replace(/[\s()]/g, "");
+}
+
+function parseOrNull(clean: string, budget: Budget): Node | null {
+  try {
+    return parseAnswer(clean, budget);
+  } catch (err) {
+    if (err instanceof Unparsable) return null;
+    throw err;
+  }
+}
+
+/**
+ * Plain thousands separators (7,425,000 / 1 000), read before parsing. Only in an answer that is not
+ * a list, tuple or interval, where "12,102" would be two numbers.
+ */
+function dropThousands(s: string): string {
+  if (/[([]|\\\{|, /.test(s)) return s;
+  return s
+    .replace(/(?<![\d.,])[1-9]\d{0,2}(?:,\d{3})+(?![\d,])/g, (m) => m.replace(/,/g, ""))
+    .replace(/(?<![\d.,] ?)[1-9]\d{0,2}(?: \d{3})+(?![\d,]| \d)/g, (m) => m.replace(/ /g, ""));
+}
+
+/**
+ * `1,22` / `0,111` / `1000,99`: one number with a decimal comma. "1,5" and "-2,1" stay lists (the
+ * usual MATH notation for several answers): the comma must be followed by at least two digits, and
+ * three digits only after a 0 or a 4+ digit integer part (else it is a thousands separator).
+ */
+function decimalComma(s: string): string | null {
+  const m = /^(-?\d+),(\d+)$/.exec(s.trim());
+  if (!m) return null;
+  const [, ip, fp] = m;
+  const digits = ip.replace("-", "");
+  if (fp.length < 2) return null;
+  if (fp.length === 3 && digits !== "0" && digits.length < 4) return null;
+  return `${ip}.${fp}`;
+}
+
+export function prepareClean(raw: string): string {
+  let c = cleanAnswer(raw);
+  const w = numberWord(c);
+  if (w !== null) c = w;
+  return dropThousands(c);
+}
+
+/** Compares two unwrapped answers; the core of verify. */
+function compareAnswers(g: string, p: string, budget: Budget): VerifyResult {
+  if (g === p && g !== "") return { correct: true, reason: "equal" };
+  if (p.trim() === "") return { correct: false, reason: "unparsable" };
+  if (g.length > MAX_ANSWER_CHARS || p.length > MAX_ANSWER_CHARS) {
+    return looseKey(g) === looseKey(p) ? { correct: true, reason: "equal" } : { correct: false, reason: "unparsable" };
+  }
+  const cg = prepareClean(g);
+  const cp = prepareClean(p);
+  if (cg === cp && cg !== "") return { correct: true, reason: "equal" };
+  if ((wordy(cg) || /\\text\{/.test(cg)) && (wordy(cp) || /\\text\{/.test(cp)) && textKey(cg) === textKey(cp)) {
+    return { correct: true, reason: "equal" };
+  }
+  const ng = parseOrNull(cg, budget);
+  const np = parseOrNull(cp, budget);
+  if (ng === null || np === null) {
+    if (looseKey(cg) === looseKey(cp)) return { correct: true, reason: "equal" };
+    return { correct: false, reason: "unparsable" };
+  }
+  const cmp = new Comparer(budget);
+  if (cmp.equal(ng, np)) return { correct: true, reason: "equal" };
+  // A decimal comma (1,22) against the same digits written with a decimal point (1.22). "1,5" is
+  // also a two-element list, so the comma is read as a decimal point only in this case.
+  const dg = decimalComma(cg);
+  const dp = decimalComma(cp);
+  if ((dg !== null && dg === cp.trim()) || (dp !== null && dp === cg.trim())) return { correct: true, reason: "equal" };
+  return { correct: false, reason: "not-equal" };
+}
+
+function guarded(run: (budget: Budget) => VerifyResult, options: VerifyOptions): VerifyResult {
+  try {
+    const budget = new Budget(options.maxSteps ?? DEFAULT_MAX_STEPS, options.deadlineMs ?? DEFAULT_DEADLINE_MS);
+    return run(budget);
+  } catch (err) {
+    if (err instanceof BudgetExceeded) return { correct: false, reason: "timeout" };
+    if (err instanceof RangeError) return { correct: false, reason: "timeout" }; // stack or size overflow
+    return { correct: false, reason: "unparsable" };
+  }
+}
+
+/**
+ * Whether `pred` is a correct answer for the reference answer `gold`. Asymmetric: the gold may be
+ * a reference solution (its final answer is taken); `pred` is an answer (a box or math delimiters
+ * around it are removed, but no prose extraction: use {@link gradeSolution} for solutions).
+ */
+export function verify(gold: string, pred: string, options: VerifyOptions = {}): VerifyResult {
+  if (typeof gold !== "string" || typeof pred !== "string") return { correct: false, reason: "unparsable" };
+  return guarded((budget) => compareAnswers(goldAnswer(gold), unwrapAnswer(pred), budget), options);
+}
+
+/** Symmetric equivalence of two answers, for clustering candidates. */
+export function equivalent(a: string, b: string, options: VerifyOptions = {}): boolean {
+  if (typeof a !== "string" || typeof b !== "string") return false;
+  const ua = unwrapAnswer(a);
+  const ub = unwrapAnswer(b);
+  const r1 = guarded((budget) => compareAnswers(ua, ub, budget), options);
+  if (r1.correct) return true;
+  return guarded((budget) => compareAnswers(ub, ua, budget), options).correct;
+}
+
+/** Extracts the final answer of a solution text and verifies it against `gold`. */
+export function gradeSolution(gold: string, solution: string, options: VerifyOptions = {}): GradeResult {
+  if (typeof gold !== "string" || typeof solution !== "string") return { correct: false, reason: "unparsable", extracted: null };
+  const extracted = extractAnswer(solution, { fallbackLastNumber: options.fallbackLastNumber ?? true });
+  if (extracted === null) return { correct: false, reason: "unparsable", extracted };
+  return { ...verify(gold, extracted, options), extracted };
+}

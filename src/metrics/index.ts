@@ -1,0 +1,10 @@
+// Metrics: pass@k, Maj1@k, MajK@k, strategy@k, subsets and bootstrap errors.
+export { binomial, bootstrapResamples, bootstrapStderr, mean, passAtK, subsetsOf } from "./estimators.js";
+export {
+  defaultKs,
+  evaluate,
+  type EvaluateOptions,
+  type Evaluation,
+  type MetricTable,
+  type ProblemSamples,
+} from "./evaluate.js";

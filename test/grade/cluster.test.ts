@@ -1,0 +1,43 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { clusterAnswers, clusterKey, equivalent } from "../../src/grade/index.js";
+
+test("clusterKey: equivalent answers share a key", () => {
+  const groups: string[][] = [
+    ["\\frac{1}{2}", "0.5", "\\frac{2}{4}", "1/2", "\\boxed{\\dfrac12}", "x = 0.5"],
+    ["3\\sqrt{13}", "\\sqrt{117}", "3 \\sqrt{13}"],
+    ["1,-2", "-2, 1", "\\{1, -2\\}"],
+    ["2k+2", "2(k+1)", "2+2k"],
+    ["(3,4]", "\\left(3, 4\\right]"],
+    ["\\text{Evelyn}", "\\textbf{Evelyn}"],
+    ["1 \\pm \\sqrt{19}", "1-\\sqrt{19}, 1+\\sqrt{19}"],
+  ];
+  for (const g of groups) {
+    const keys = new Set(g.map(clusterKey));
+    assert.equal(keys.size, 1, `${JSON.stringify(g)} -> ${JSON.stringify([...keys])}`);
+  }
+  const distinct = ["\\frac{1}{2}", "\\frac{1}{3}", "(1,2)", "(2,1)", "[1,2]", "x+1", "x+2", "\\sqrt{2}", "1.4142"];
+  assert.equal(new Set(distinct.map(clusterKey)).size, distinct.length);
+});
+
+test("clusterKey never throws", () => {
+  for (const s of ["", "\\frac{", "}}}", "x".repeat(100_000), "10^{10^{10^{10}}}", "\u0000\u0001"]) {
+    assert.equal(typeof clusterKey(s), "string");
+  }
+});
+
+test("clusterAnswers groups by key, then merges keys that are equivalent", () => {
+  const answers = ["0.5", "1/2", "3", "y = 2x + 3", "2x - y + 3 = 0", "\\frac{2}{4}", "three"];
+  const clusters = clusterAnswers(answers);
+  assert.deepEqual(clusters, [[0, 1, 5], [2, 6], [3, 4]]);
+  for (const c of clusters) for (const i of c) assert.ok(equivalent(answers[c[0]], answers[i]));
+  assert.deepEqual(clusterAnswers(answers, { mergeByEquivalence: false }).length, 4);
+});
+
+test("clusterKey: rearranged equations share a key; different equations do not; assignments key by value", () => {
+  assert.equal(clusterKey("y = 2x + 3"), clusterKey("y = 3 + 2x"));
+  assert.equal(clusterKey("2x - y + 3 = 0"), clusterKey("-4x + 2y - 6 = 0"));
+  assert.notEqual(clusterKey("5x - 7y + 11z + 4 = 0"), clusterKey("0"));
+  assert.notEqual(clusterKey("x + y = 0"), clusterKey("x - y = 0"));
+  assert.equal(clusterKey("x = 5"), clusterKey("5"));
+});

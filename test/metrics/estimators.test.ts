@@ -1,0 +1,70 @@
+// Estimators: unbiased pass@k, subsets, bootstrap errors; hand-made values and properties.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { binomial, bootstrapResamples, bootstrapStderr, passAtK, subsetsOf } from "../../src/metrics/estimators.js";
+import { Rng } from "../../src/util/rng.js";
+
+test("pass@k by hand", () => {
+  assert.equal(passAtK(8, 0, 4), 0);
+  assert.equal(passAtK(8, 8, 1), 1);
+  assert.equal(passAtK(8, 5, 4), 1); // n - c = 3 < k
+  assert.ok(Math.abs(passAtK(5, 2, 2) - 0.7) < 1e-12); // 1 - C(3,2)/C(5,2) = 1 - 3/10
+  assert.ok(Math.abs(passAtK(10, 3, 1) - 0.3) < 1e-12); // k = 1 is c/n
+  assert.ok(Math.abs(passAtK(64, 1, 8) - 8 / 64) < 1e-12); // one correct: k/n
+  // Large n without overflow: 1 - C(990,100)/C(1000,100).
+  const v = passAtK(1000, 10, 100);
+  assert.ok(v > 0.65 && v < 0.66, String(v));
+  assert.throws(() => passAtK(4, 1, 5), RangeError);
+  assert.throws(() => passAtK(4, 5, 1), RangeError);
+});
+
+test("pass@k equals the exact fraction of size-k subsets holding a correct sample", () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 10 }), fc.integer({ min: 0, max: 10 }), fc.integer({ min: 1, max: 10 }), (n, c0, k0) => {
+      const c = Math.min(c0, n);
+      const k = Math.min(k0, n);
+      const subsets = subsetsOf(n, k, 1e9, new Rng(1));
+      assert.equal(subsets.length, binomial(n, k));
+      // Samples 0..c-1 are the correct ones.
+      const hit = subsets.filter((s) => s[0] < c).length / subsets.length;
+      assert.ok(Math.abs(hit - passAtK(n, c, k)) < 1e-12);
+    }),
+  );
+});
+
+test("pass@k is monotone non-decreasing in k", () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 200 }), fc.nat(), fc.nat(), (n, c0, k0) => {
+      const c = c0 % (n + 1);
+      const k = 1 + (k0 % n);
+      if (k < n) assert.ok(passAtK(n, c, k) <= passAtK(n, c, k + 1) + 1e-12);
+    }),
+    { numRuns: 500 },
+  );
+});
+
+test("subsets: exhaustive when few, random sorted distinct otherwise, and seeded", () => {
+  const all = subsetsOf(4, 2, 100, new Rng(0));
+  assert.deepEqual(all.map((s) => [...s]), [[0, 1], [0, 2], [0, 3], [1, 2], [1, 3], [2, 3]]);
+  assert.deepEqual(subsetsOf(5, 5, 1, new Rng(0)).map((s) => [...s]), [[0, 1, 2, 3, 4]]);
+  const a = subsetsOf(64, 8, 50, new Rng(7));
+  const b = subsetsOf(64, 8, 50, new Rng(7));
+  assert.equal(a.length, 50);
+  assert.deepEqual(a, b);
+  for (const s of a) {
+    assert.equal(new Set(s).size, 8);
+    for (let i = 1; i < s.length; i++) assert.ok(s[i - 1] < s[i]);
+    assert.ok(s[7] < 64);
+  }
+});
+
+test("bootstrap stderr: 0 for constant values, close to sqrt(p(1-p)/m) for Bernoulli values", () => {
+  const res = bootstrapResamples(400, 2000, new Rng(3));
+  assert.equal(bootstrapStderr(new Array(400).fill(1), res), 0);
+  const values = Array.from({ length: 400 }, (_, i) => (i % 2 === 0 ? 1 : 0));
+  const se = bootstrapStderr(values, res);
+  const want = Math.sqrt(0.25 / 400);
+  assert.ok(Math.abs(se - want) / want < 0.1, `${se} vs ${want}`);
+  assert.equal(bootstrapStderr([1], bootstrapResamples(1, 10, new Rng(0))), 0);
+});
