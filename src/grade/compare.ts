@@ -4,17 +4,31 @@
  * complex floating point at seeded random probe points for the free variables.
  */
 import { Rng, hashString } from "../util/rng.js";
-import { Budget } from "./budget.js";
-import { closeVal, DEFAULT_MODES, evalNode, exactQ, finiteVal, type C, type Modes, type Val } from "./evaluate.js";
-import type { Node } from "./parse.js";
+import { Budget, Unparsable } from "./budget.js";
+import { closeVal, DEFAULT_MODES, dyadicQ, evalNode, exactQ, finiteVal, type C, type Modes, type Q, type Val } from "./evaluate.js";
+import { nodeKey, type Node } from "./parse.js";
 
-/** Relative tolerance of floating-point comparisons. */
-export const REL_TOL = 1e-9;
+/**
+ * Relative tolerance of floating-point comparisons. It only absorbs the rounding error of our own
+ * double-precision evaluation (where a side has no exact rational value): exact sides are compared
+ * exactly, never with a tolerance.
+ */
+export const REL_TOL = 1e-12;
+/**
+ * Tolerance when a side is written with a decimal fraction and the other side is known only in
+ * floating point (`\sqrt2` / `1.4142135624`): the decimal must agree to double precision (a
+ * program's print-out); a rounded decimal is not the exact value.
+ */
+export const DECIMAL_TOL = 4e-15;
 /** Probe points per comparison of expressions with free variables. */
 export const PROBES = 5;
-/** Most elements a set comparison looks at (larger answers are compared element by element up to this). */
-const MAX_SET = 200;
-const MAX_PM_EXPANSIONS = 32;
+/**
+ * Most elements a set / list comparison handles. Larger answers are not compared at all (reason
+ * `unparsable`): comparing a prefix could declare different sets equal.
+ */
+export const MAX_SET = 200;
+/** Most values a `\pm` expression expands to; more is `unparsable`, never a truncated expansion. */
+export const MAX_PM_EXPANSIONS = 64;
 
 const CONSTANT_SYMS = new Set(["e", "i"]);
 
@@ -84,9 +98,30 @@ function has(n: Node, kind: Node["k"]): boolean {
   }
 }
 
-/** Whether a numeric literal looks like a floating-point rendering (12+ significant digits). */
+/** Whether a literal has a decimal fraction (`0.5`, `1.4142`): a value written in decimal. */
+export function hasDecimal(n: Node): boolean {
+  if (n.k === "num") return /\.\d/.test(n.v);
+  switch (n.k) {
+    case "add":
+    case "sub":
+    case "mul":
+    case "div":
+    case "pow":
+      return hasDecimal(n.a) || hasDecimal(n.b);
+    case "neg":
+    case "pct":
+    case "deg":
+      return hasDecimal(n.a);
+    case "fn":
+      return n.args.some(hasDecimal);
+    default:
+      return false;
+  }
+}
+
+/** Whether a numeric literal looks like a floating-point print-out (15+ significant digits). */
 function hasLongDecimal(n: Node): boolean {
-  if (n.k === "num") return n.v.includes(".") && n.v.replace(/^[0.]+/, "").replace(".", "").length >= 12;
+  if (n.k === "num") return n.v.includes(".") && n.v.replace(/^[0.]+/, "").replace(".", "").length >= 15;
   switch (n.k) {
     case "add":
     case "sub":
@@ -119,7 +154,8 @@ export function expandPm(n: Node): Node[] {
           if (n.minusFirst) out.push(minus, plus);
           else out.push(plus, minus);
         }
-      return out.slice(0, MAX_PM_EXPANSIONS);
+      if (out.length > MAX_PM_EXPANSIONS) throw new Unparsable("too many \\pm values");
+      return out;
     }
     case "add":
     case "sub":
@@ -129,7 +165,8 @@ export function expandPm(n: Node): Node[] {
       if (!has(n, "pm")) return [n];
       const out: Node[] = [];
       for (const a of expandPm(n.a)) for (const b of expandPm(n.b)) out.push({ k: n.k, a, b } as Node);
-      return out.slice(0, MAX_PM_EXPANSIONS);
+      if (out.length > MAX_PM_EXPANSIONS) throw new Unparsable("too many \\pm values");
+      return out;
     }
     case "neg":
       return has(n, "pm") ? expandPm(n.a).map((a) => ({ k: "neg", a }) as Node) : [n];
@@ -183,6 +220,21 @@ export function prepare(n: Node): Node {
 }
 
 const probeCache = new Map<string, Array<Map<string, C>>>();
+const exactEnvs = new WeakMap<Map<string, C>, Map<string, Q>>();
+
+/** The exact (dyadic rational) coordinates of a probe point. */
+export function exactEnv(env: Map<string, C>): Map<string, Q> {
+  let q = exactEnvs.get(env);
+  if (q === undefined) {
+    q = new Map();
+    for (const [k, v] of env) {
+      const x = v.im === 0 ? dyadicQ(v.re) : null;
+      if (x !== null) q.set(k, x);
+    }
+    exactEnvs.set(env, q);
+  }
+  return q;
+}
 
 /** Probe environments for a set of variables (seeded by the variable names, so reproducible). */
 export function probePoints(vars: Set<string>): Array<Map<string, C>> {
@@ -196,8 +248,10 @@ export function probePoints(vars: Set<string>): Array<Map<string, C>> {
   for (let k = 0; k < count; k++) {
     const env = new Map<string, C>();
     // Both signs (|x| and x differ only for negatives), away from 0 (poles of 1/x, log x).
+    // Multiples of 1/1024, exact in binary floating point, so that polynomial and rational
+    // expressions are also evaluated exactly at the same points (see exactEnv).
     for (const v of names) {
-      const m = 0.3 + 2.1 * rng.next();
+      const m = Math.round((0.3 + 2.1 * rng.next()) * 1024) / 1024;
       env.set(v, { re: rng.next() < 0.5 ? -m : m, im: 0 });
     }
     envs.push(env);
@@ -209,7 +263,11 @@ export function probePoints(vars: Set<string>): Array<Map<string, C>> {
 
 /** The comparison engine for one verify call (holds the budget and probe points). */
 export class Comparer {
-  constructor(private readonly budget: Budget) {}
+  constructor(
+    private readonly budget: Budget,
+    /** Accept a decimal of 15+ significant digits that agrees with an exact value to double precision. */
+    private readonly floatPrintouts = true,
+  ) {}
 
   private probes(vars: Set<string>): Array<Map<string, C>> {
     return probePoints(vars);
@@ -222,7 +280,15 @@ export class Comparer {
 
   private eq(a: Node, b: Node): boolean {
     this.budget.tick();
+    // Identical (normalised) parse trees are the same answer, also when they have no value.
+    if (a.k === b.k && nodeKey(a) === nodeKey(b)) return true;
     if (a.k === "text" || b.k === "text") return textEq(a, b);
+    if (isUnionLike(a) || isUnionLike(b)) {
+      // Unions of intervals (and "x < -2 or x > 3") compared as sets of reals: merged, sorted.
+      const ia = this.intervalSet(a);
+      const ib = ia === null ? null : this.intervalSet(b);
+      if (ia !== null && ib !== null) return sameIntervals(ia, ib);
+    }
     if (a.k === "rel" || b.k === "rel") return this.relEq(a, b);
 
     const sa = asSet(a);
@@ -254,22 +320,125 @@ export class Comparer {
       if (a.k === "ratio" && b.k === "ratio") return this.ordered(a.items, b.items);
       return false;
     }
+    if (a.k === "matrix" && b.k === "matrix" && a.rows.length !== b.rows.length) {
+      // A row and a column vector both equal the tuple of their entries, so they equal each other.
+      const va = vectorItems(a);
+      const vb = vectorItems(b);
+      if (va !== null && vb !== null) return this.ordered(va.items, vb.items);
+    }
     return this.scalarEq(a, b);
+  }
+
+  /**
+   * An answer read as a union of real intervals with exact endpoints, merged and sorted: an
+   * interval, a union of intervals and point sets, an inequality linear in one variable, or a list
+   * of such inequalities. Null when it is not one or an endpoint is not exactly known.
+   */
+  intervalSet(n: Node): Interval[] | null {
+    const raw = this.rawIntervals(n, 0);
+    return raw === null ? null : mergeIntervals(raw);
+  }
+
+  private rawIntervals(n: Node, depth: number): Interval[] | null {
+    this.budget.tick();
+    if (depth > 20) return null;
+    if (n.k === "union" && n.op === "cup") {
+      const out: Interval[] = [];
+      for (const it of n.items) {
+        const p = this.rawIntervals(it, depth + 1);
+        if (p === null) return null;
+        out.push(...p);
+      }
+      return out;
+    }
+    if (n.k === "list" && n.items.length > 1 && n.items.every(isInequality)) {
+      const vars = freeVars(n);
+      if (vars.size !== 1) return null;
+      // Read as a union only when the solution sets are pairwise disjoint ("x < -2 or x > 3"):
+      // for overlapping ones ("x > 1 and x < 4") the connective, which the list no longer
+      // shows, may mean the intersection.
+      const out: Interval[] = [];
+      for (const it of n.items) {
+        const p = this.rawIntervals(it, depth + 1);
+        if (p === null) return null;
+        for (const q of p) for (const r of out) if (overlap(q, r)) return null;
+        out.push(...p);
+      }
+      return out;
+    }
+    if (isInequality(n)) {
+      const iv = this.toInterval(n as Extract<Node, { k: "rel" }>);
+      return iv === null ? null : this.rawIntervals(iv, depth + 1);
+    }
+    if (n.k === "tuple" && n.open === "{") {
+      if (n.items.length > MAX_SET) throw new Unparsable("set too large to compare");
+      const out: Interval[] = [];
+      for (const it of n.items) {
+        const q = this.endpoint(it);
+        if (q === null || typeof q === "number") return null;
+        out.push({ lo: q, hi: q, loC: true, hiC: true });
+      }
+      return out;
+    }
+    if (n.k === "tuple" && n.items.length === 2 && (n.open === "(" || n.open === "[") && (n.close === ")" || n.close === "]")) {
+      const lo = this.endpoint(n.items[0]);
+      const hi = this.endpoint(n.items[1]);
+      if (lo === null || hi === null || cmpEnd(lo, hi) > 0) return null;
+      // (2,2) is more likely the point than the empty interval: not read as an interval.
+      if (cmpEnd(lo, hi) === 0 && !(n.open === "[" && n.close === "]")) return null;
+      // An infinite end is always open, whatever bracket was written.
+      return [{ lo, hi, loC: n.open === "[" && typeof lo !== "number", hiC: n.close === "]" && typeof hi !== "number" }];
+    }
+    return null;
+  }
+
+  /** An exact endpoint: a rational, or -Infinity / Infinity for `-\infty` / `\infty`. */
+  private endpoint(n: Node): Q | number | null {
+    if (n.k === "inf") return Infinity;
+    if (n.k === "neg" && n.a.k === "inf") return -Infinity;
+    return exactQ(n, DEFAULT_MODES, this.budget);
   }
 
   private ordered(xs: Node[], ys: Node[]): boolean {
     if (xs.length !== ys.length) return false;
+    if (xs.length > MAX_SET * 50) throw new Unparsable("tuple too large to compare");
     for (let i = 0; i < xs.length; i++) if (!this.eq(prepare(xs[i]), prepare(ys[i]))) return false;
     return true;
   }
 
   private dedupe(xs: Node[]): Node[] {
+    if (xs.length > MAX_SET) throw new Unparsable("set too large to compare");
     const out: Node[] = [];
-    for (const x of xs.slice(0, MAX_SET)) if (!out.some((y) => this.eq(y, x))) out.push(x);
+    for (const x of xs) if (!out.some((y) => this.eq(y, x))) out.push(x);
+    return out;
+  }
+
+  /**
+   * The exact values of a set's elements when every element is a constant rational without
+   * percent, degree or long-decimal marks (where eq is exact equality of the values), else null.
+   */
+  private exactElements(xs: Node[]): string[] | null {
+    const out: string[] = [];
+    for (const x of xs) {
+      this.budget.tick();
+      if (has(x, "pct") || has(x, "deg") || (this.floatPrintouts && hasLongDecimal(x)) || freeVars(x).size > 0) return null;
+      const q = exactQ(x, DEFAULT_MODES, this.budget);
+      if (q === null) return null;
+      out.push(`${q.n}/${q.d}`);
+    }
     return out;
   }
 
   private setEq(xs0: Node[], ys0: Node[]): boolean {
+    if (xs0.length > MAX_SET || ys0.length > MAX_SET) throw new Unparsable("set too large to compare");
+    // Sets of plain numbers: compared as sets of exact values, in linear time.
+    const ex = this.exactElements(xs0);
+    const ey = ex === null ? null : this.exactElements(ys0);
+    if (ex !== null && ey !== null) {
+      const a = new Set(ex);
+      const b = new Set(ey);
+      return a.size === b.size && [...a].every((v) => b.has(v));
+    }
     const xs = this.dedupe(xs0.map(prepare));
     const ys = this.dedupe(ys0.map(prepare));
     if (xs.length !== ys.length) return false;
@@ -405,27 +574,48 @@ export class Comparer {
     return this.ordered(it1, it2);
   }
 
-  /** Two equations are equivalent when lhs-rhs of one is a constant non-zero multiple of the other's. */
+  /**
+   * Two equations are equivalent when lhs-rhs of one is a constant non-zero multiple of the
+   * other's. The ratio is compared exactly at points where both sides are rational there, and
+   * within the floating-point tolerance elsewhere.
+   */
   private equationEq(A: Node[], B: Node[]): boolean {
     const f: Node = { k: "sub", a: A[0], b: A[1] };
     const g: Node = { k: "sub", a: B[0], b: B[1] };
     const vars = freeVars(f);
     freeVars(g, vars);
-    if (vars.size === 0) return this.eq(A[0], B[0]) && this.eq(A[1], B[1]);
+    // Computations without variables ("2 \cdot 5 = 10"): the answer is the result.
+    if (vars.size === 0) return this.eq(A[1], B[1]);
+    const rel = hasDecimal(f) || hasDecimal(g) ? DECIMAL_TOL : REL_TOL;
+    let ratioQ: Q | null = null;
     let ratio: C | null = null;
     let used = 0;
     for (const env of this.probes(vars)) {
+      const qenv = exactEnv(env);
+      const fq = exactQ(f, DEFAULT_MODES, this.budget, qenv);
+      const gq = fq === null ? null : exactQ(g, DEFAULT_MODES, this.budget, qenv);
+      if (fq !== null && gq !== null) {
+        if ((fq.n === 0n) !== (gq.n === 0n)) return false;
+        if (fq.n === 0n) continue;
+        const q: Q = normQ(fq.n * gq.d, fq.d * gq.n);
+        if (ratioQ === null && ratio === null) ratioQ = q;
+        else if (ratioQ !== null) {
+          if (ratioQ.n !== q.n || ratioQ.d !== q.d) return false;
+        } else if (ratio !== null && !closeVal(ratio, qFloat(q), rel)) return false;
+        used++;
+        continue;
+      }
       const fv = evalNode(f, env, DEFAULT_MODES, this.budget);
       const gv = evalNode(g, env, DEFAULT_MODES, this.budget);
       if (Array.isArray(fv) || Array.isArray(gv) || !finiteVal(fv) || !finiteVal(gv)) continue;
-      const fz = Math.hypot(fv.re, fv.im) < 1e-12;
-      const gz = Math.hypot(gv.re, gv.im) < 1e-12;
+      const fz = Math.hypot(fv.re, fv.im) <= REL_TOL;
+      const gz = Math.hypot(gv.re, gv.im) <= REL_TOL;
       if (fz !== gz) return false;
       if (fz) continue;
       const d = gv.re * gv.re + gv.im * gv.im;
       const q = { re: (fv.re * gv.re + fv.im * gv.im) / d, im: (fv.im * gv.re - fv.re * gv.im) / d };
-      if (ratio === null) ratio = q;
-      else if (!closeVal(ratio, q, 1e-7)) return false;
+      if (ratioQ === null && ratio === null) ratio = q;
+      else if (!closeVal(ratio ?? qFloat(ratioQ as Q), q, rel)) return false;
       used++;
     }
     return used >= 2;
@@ -496,19 +686,31 @@ export class Comparer {
     return false;
   }
 
+  /**
+   * Value equality at every probe point (one point when there are no variables). At a point where
+   * both sides have exact rational values they must be identical (optionally a float print-out
+   * of 15+ digits is accepted); elsewhere the floating-point values must agree within REL_TOL, or
+   * DECIMAL_TOL when a side is written with decimals.
+   */
   private valueEq(a: Node, ma: Modes, b: Node, mb: Modes): boolean {
-    const qa = exactQ(a, ma, this.budget);
-    const qb = qa === null ? null : exactQ(b, mb, this.budget);
-    let rel = REL_TOL;
-    if (qa !== null && qb !== null) {
-      if (qa.n === qb.n && qa.d === qb.d) return true;
-      if (!hasLongDecimal(a) && !hasLongDecimal(b)) return false;
-      rel = 1e-12;
-    }
     const vars = freeVars(a);
     freeVars(b, vars);
+    const printout = this.floatPrintouts && (hasLongDecimal(a) || hasLongDecimal(b));
+    const rel = hasDecimal(a) || hasDecimal(b) ? DECIMAL_TOL : REL_TOL;
     let compared = 0;
     for (const env of this.probes(vars)) {
+      const qenv = exactEnv(env);
+      const qa = exactQ(a, ma, this.budget, qenv);
+      const qb = qa === null ? null : exactQ(b, mb, this.budget, qenv);
+      if (qa !== null && qb !== null) {
+        if (qa.n === qb.n && qa.d === qb.d) {
+          compared++;
+          continue;
+        }
+        if (!printout || !closeVal(qFloat(qa), qFloat(qb), DECIMAL_TOL)) return false;
+        compared++;
+        continue;
+      }
       const va: Val = evalNode(a, env, ma, this.budget);
       const vb: Val = evalNode(b, env, mb, this.budget);
       const fa = finiteVal(va);
@@ -527,6 +729,94 @@ export class Comparer {
     }
     return compared > 0;
   }
+}
+
+function normQ(n: bigint, d: bigint): Q {
+  if (d < 0n) {
+    n = -n;
+    d = -d;
+  }
+  let a = n < 0n ? -n : n;
+  let b = d;
+  while (b !== 0n) [a, b] = [b, a % b];
+  return a > 1n ? { n: n / a, d: d / a } : { n, d };
+}
+
+function qFloat(q: Q): C {
+  return { re: Number(q.n) / Number(q.d), im: 0 };
+}
+
+/** A real interval with exact ends (numbers are the infinite ends). */
+interface Interval {
+  lo: Q | number;
+  hi: Q | number;
+  loC: boolean;
+  hiC: boolean;
+}
+
+function cmpEnd(a: Q | number, b: Q | number): number {
+  if (typeof a === "number" || typeof b === "number") {
+    const x = typeof a === "number" ? a : 0;
+    const y = typeof b === "number" ? b : 0;
+    if (typeof a === "number" && typeof b === "number") return a === b ? 0 : a < b ? -1 : 1;
+    return typeof a === "number" ? (x < 0 ? -1 : 1) : y < 0 ? 1 : -1;
+  }
+  const d = a.n * b.d - b.n * a.d;
+  return d === 0n ? 0 : d < 0n ? -1 : 1;
+}
+
+/** Sorts intervals and merges those that overlap or touch at a point one of them contains. */
+function mergeIntervals(xs: Interval[]): Interval[] {
+  const sorted = [...xs].sort((p, q) => cmpEnd(p.lo, q.lo) || (p.loC === q.loC ? 0 : p.loC ? -1 : 1));
+  const out: Interval[] = [];
+  for (const iv of sorted) {
+    const last = out[out.length - 1];
+    if (last !== undefined) {
+      const c = cmpEnd(iv.lo, last.hi);
+      if (c < 0 || (c === 0 && (iv.loC || last.hiC))) {
+        const h = cmpEnd(iv.hi, last.hi);
+        if (h > 0) {
+          last.hi = iv.hi;
+          last.hiC = iv.hiC;
+        } else if (h === 0) last.hiC = last.hiC || iv.hiC;
+        if (c === 0 && cmpEnd(iv.lo, last.lo) === 0) last.loC = last.loC || iv.loC;
+        continue;
+      }
+    }
+    out.push({ ...iv });
+  }
+  return out;
+}
+
+/** Whether two intervals share a point. */
+function overlap(p: Interval, q: Interval): boolean {
+  const a = cmpEnd(p.lo, q.hi);
+  const b = cmpEnd(q.lo, p.hi);
+  if (a > 0 || b > 0) return false;
+  if (a === 0 && !(p.loC && q.hiC)) return false;
+  if (b === 0 && !(q.loC && p.hiC)) return false;
+  return true;
+}
+
+function sameIntervals(a: Interval[], b: Interval[]): boolean {
+  if (a.length !== b.length) return false;
+  return a.every((x, i) => cmpEnd(x.lo, b[i].lo) === 0 && cmpEnd(x.hi, b[i].hi) === 0 && x.loC === b[i].loC && x.hiC === b[i].hiC);
+}
+
+/** A canonical string of a merged interval union (for cluster keys). */
+export function intervalsKey(xs: Interval[]): string {
+  const e = (q: Q | number): string => (typeof q === "number" ? (q > 0 ? "inf" : "-inf") : `${q.n}/${q.d}`);
+  return xs.map((x) => `${x.loC ? "[" : "("}${e(x.lo)},${e(x.hi)}${x.hiC ? "]" : ")"}`).join("u");
+}
+
+/** An inequality (chain) without equality signs. */
+function isInequality(n: Node): boolean {
+  return n.k === "rel" && n.ops.every((o) => o === "<" || o === ">" || o === "<=" || o === ">=");
+}
+
+/** A union of sets, or a list of inequalities ("x < -2 or x > 3"). */
+function isUnionLike(n: Node): boolean {
+  return (n.k === "union" && n.op === "cup") || (n.k === "list" && n.items.length > 1 && n.items.every(isInequality));
 }
 
 /** A number node for a floating-point value: an exact small rational when it is one. */

@@ -287,7 +287,11 @@ export function finiteVal(v: Val): boolean {
   return Number.isFinite(v.re) && Number.isFinite(v.im);
 }
 
-/** Relative closeness of two values (same shape required for matrices). */
+/**
+ * Relative closeness of two values (same shape required for matrices). Magnitudes below 1 are
+ * compared on the scale of 1, so that a floating-point residue of a zero (`\sin\pi`) still compares
+ * equal to 0; `rel` is meant to absorb the rounding error of our own evaluation, nothing more.
+ */
 export function closeVal(a: Val, b: Val, rel: number): boolean {
   if (isMat(a) || isMat(b)) {
     if (!isMat(a) || !isMat(b)) {
@@ -302,9 +306,8 @@ export function closeVal(a: Val, b: Val, rel: number): boolean {
   if (!Number.isFinite(a.re) || !Number.isFinite(b.re)) {
     return a.re === b.re && Math.abs(a.im - b.im) <= rel;
   }
-  const scale = Math.max(cabs(a), cabs(b), 1e-300);
-  const d = cabs(csub(a, b));
-  return d <= rel * scale || d <= 1e-12;
+  const scale = Math.max(cabs(a), cabs(b), 1);
+  return cabs(csub(a, b)) <= rel * scale;
 }
 
 // ---------------------------------------------------------------- exact rationals
@@ -344,51 +347,66 @@ export function decimalQ(v: string): Q | null {
   if (!m) return null;
   const ip = m[1] || "0";
   const fp = m[2] ?? "";
-  if (ip.length + fp.length > 400) return null;
+  if (ip.length + fp.length > 1200) return null; // 10^1200 is about MAX_EXACT_BITS
   return mk(BigInt(ip + fp), 10n ** BigInt(fp.length));
+}
+
+/** The exact value of a float that is a dyadic rational (every probe coordinate is one). */
+export function dyadicQ(x: number): Q | null {
+  if (!Number.isFinite(x)) return null;
+  let d = 1n;
+  let v = x;
+  for (let k = 0; k < 64 && !Number.isInteger(v); k++) {
+    v *= 2;
+    d *= 2n;
+  }
+  return Number.isInteger(v) ? mk(BigInt(v), d) : null;
 }
 
 /**
  * Exact value of a rational expression (numbers, + - * /, integer powers, %, factorials of
  * small integers), or null when the expression is not rational or the numbers grow too large.
+ * Variables take their exact values from `env` (a probe point) when it is given.
  */
-export function exactQ(n: Node, modes: Modes, budget: Budget): Q | null {
+export function exactQ(n: Node, modes: Modes, budget: Budget, env?: ReadonlyMap<string, Q>): Q | null {
   budget.tick();
   switch (n.k) {
+    case "sym":
+      return env?.get(n.name) ?? null;
     case "num":
       return decimalQ(n.v);
     case "rat":
       return mk(n.n, n.d);
     case "neg": {
-      const a = exactQ(n.a, modes, budget);
+      const a = exactQ(n.a, modes, budget, env);
       return a && { n: -a.n, d: a.d };
     }
     case "add":
     case "sub": {
-      const a = exactQ(n.a, modes, budget);
+      const a = exactQ(n.a, modes, budget, env);
       if (!a) return null;
-      const b = exactQ(n.b, modes, budget);
+      const b = exactQ(n.b, modes, budget, env);
       if (!b) return null;
       return mk(n.k === "add" ? a.n * b.d + b.n * a.d : a.n * b.d - b.n * a.d, a.d * b.d);
     }
     case "mul": {
-      const a = exactQ(n.a, modes, budget);
+      const a = exactQ(n.a, modes, budget, env);
       if (!a) return null;
-      const b = exactQ(n.b, modes, budget);
+      const b = exactQ(n.b, modes, budget, env);
       if (!b) return null;
       return mk(a.n * b.n, a.d * b.d);
     }
     case "div": {
-      const a = exactQ(n.a, modes, budget);
+      const a = exactQ(n.a, modes, budget, env);
       if (!a) return null;
-      const b = exactQ(n.b, modes, budget);
+      const b = exactQ(n.b, modes, budget, env);
       if (!b || b.n === 0n) return null;
       return mk(a.n * b.d, a.d * b.n);
     }
     case "pow": {
-      const a = exactQ(n.a, modes, budget);
+      const a = exactQ(n.a, modes, budget, env);
       if (!a) return null;
-      const b = exactQ(n.b, modes, budget);
+      const b = exactQ(n.b, modes, budget, env);
       if (!b || b.d !== 1n) return null;
       const e = b.n < 0n ? -b.n : b.n;
       if (a.n === 0n && b.n < 0n) return null;
@@ -399,27 +417,27 @@ export function exactQ(n: Node, modes: Modes, budget: Budget): Q | null {
       return b.n < 0n ? mk(p.d, p.n) : p;
     }
     case "pct": {
-      const a = exactQ(n.a, modes, budget);
+      const a = exactQ(n.a, modes, budget, env);
       if (!a) return null;
       return modes.pct === "scale" ? mk(a.n, a.d * 100n) : a;
     }
     case "deg":
-      return modes.deg === "drop" ? exactQ(n.a, modes, budget) : null;
+      return modes.deg === "drop" ? exactQ(n.a, modes, budget, env) : null;
     case "fn": {
       if (n.name === "fact") {
-        const a = exactQ(n.args[0], modes, budget);
+        const a = exactQ(n.args[0], modes, budget, env);
         if (!a || a.d !== 1n || a.n < 0n || a.n > 500n) return null;
         let r = 1n;
         for (let i = 2n; i <= a.n; i++) r *= i;
         return mk(r, 1n);
       }
       if (n.name === "abs") {
-        const a = exactQ(n.args[0], modes, budget);
+        const a = exactQ(n.args[0], modes, budget, env);
         return a && { n: a.n < 0n ? -a.n : a.n, d: a.d };
       }
       if (n.name === "binom") {
-        const a = exactQ(n.args[0], modes, budget);
-        const b = exactQ(n.args[1], modes, budget);
+        const a = exactQ(n.args[0], modes, budget, env);
+        const b = exactQ(n.args[1], modes, budget, env);
         if (!a || !b || a.d !== 1n || b.d !== 1n || b.n < 0n || b.n > 1000n || a.n < 0n) return null;
         let r = 1n;
         for (let i = 0n; i < b.n; i++) r = (r * (a.n - i)) / (i + 1n);

@@ -292,9 +292,53 @@ function concludingSentence(s: string): string | null {
   return last;
 }
 
+/**
+ * Removes markdown bold markers (`**...**`, `__...__`) around and inside answer phrases, so that
+ * `**Answer: 5**`, `Answer: **5**` and `The answer is **5**.` read as plain sentences. A marker
+ * counts only where markdown allows it: the opening one not glued after a word character (so the
+ * exponent in `2**3` stays), the closing one not followed by one.
+ */
+export function stripBold(s: string): string {
+  // One left-to-right pass (linear): a pending opener is closed by the next marker of its kind on
+  // the same line that can close; the pair is dropped.
+  const drop: number[] = [];
+  let open = -1;
+  let kind = "";
+  const re = /\*\*|__|\n/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(s)) !== null) {
+    if (m[0] === "\n") {
+      open = -1;
+      continue;
+    }
+    const at = m.index;
+    const before = at > 0 ? s[at - 1] : "";
+    const after = s[at + 2] ?? "";
+    if (open >= 0 && m[0] === kind && /\S/.test(before) && at > open + 2 && !/[\w(*]/.test(after)) {
+      drop.push(open, at);
+      open = -1;
+      continue;
+    }
+    if (open < 0 && !/[\w)\]}*]/.test(before) && /\S/.test(after)) {
+      open = at;
+      kind = m[0];
+    }
+  }
+  if (drop.length === 0) return s;
+  let out = "";
+  let last = 0;
+  for (const at of drop) {
+    out += s.slice(last, at);
+    last = at + 2;
+  }
+  return out + s.slice(last);
+}
+
 function extractUnsafe(input: string, fallbackLastNumber: boolean): string | null {
   if (typeof input !== "string") return null;
-  const s = input.length > MAX_TEXT_CHARS ? input.slice(input.length - MAX_TEXT_CHARS) : input;
+  const raw = input.length > MAX_TEXT_CHARS ? input.slice(input.length - MAX_TEXT_CHARS) : input;
+  // Answer phrases are read without bold markers; the bold rule itself looks at the raw text.
+  const s = stripBold(raw);
 
   const marked = markedAnswer(s);
   if (marked !== null) return marked;
@@ -310,7 +354,7 @@ function extractUnsafe(input: string, fallbackLastNumber: boolean): string | nul
 
   const boldRe = /\*\*([^*\n]{1,80})\*\*/g;
   let bold: string | null = null;
-  while ((m = boldRe.exec(s)) !== null) {
+  while ((m = boldRe.exec(raw)) !== null) {
     const inner = m[1].trim().replace(/[:.]$/, "");
     if (/\d|\$|\\/.test(inner) || inner.split(/\s+/).length <= 3) bold = inner;
   }

@@ -16,10 +16,50 @@ const NUMBER_WORDS: Record<string, string> = {
   thousand: "1000", million: "1000000", none: "0", once: "1", twice: "2", half: "1/2",
 };
 
-/** The value of an answer written as one number word ("five", "twenty"), or null. */
+const SCALES: Record<string, bigint> = { thousand: 1000n, million: 1000000n, billion: 1000000000n };
+
+/**
+ * The value of an answer written in number words, or null: one word ("five", "twice", "half") or
+ * an English cardinal ("twenty-five", "twenty one", "three hundred and two", "two thousand
+ * twenty"). Malformed sequences ("one one", "five twenty") are not numbers.
+ */
 export function numberWord(s: string): string | null {
   const w = s.trim().toLowerCase().replace(/[.!]$/, "");
-  return Object.prototype.hasOwnProperty.call(NUMBER_WORDS, w) ? NUMBER_WORDS[w] : null;
+  if (Object.prototype.hasOwnProperty.call(NUMBER_WORDS, w)) return NUMBER_WORDS[w];
+  const words = w.split(/\s*-\s*|\s+/).filter((x) => x !== "and");
+  if (words.length < 2 || words.length > 12 || w.startsWith("and") || w.endsWith("and")) return null;
+  let total = 0n;
+  let cur = 0n;
+  let lastScale = 0n;
+  let prev: "unit" | "teen" | "tens" | "hundred" | "scale" | null = null;
+  for (const x of words) {
+    if (Object.prototype.hasOwnProperty.call(SCALES, x)) {
+      const sc = SCALES[x];
+      if (cur === 0n || (lastScale !== 0n && sc >= lastScale)) return null;
+      total += cur * sc;
+      cur = 0n;
+      lastScale = sc;
+      prev = "scale";
+      continue;
+    }
+    if (x === "hundred") {
+      if (prev !== "unit" || cur < 1n || cur > 9n) return null;
+      cur *= 100n;
+      prev = "hundred";
+      continue;
+    }
+    const v = /^(zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)$/.test(x)
+      ? BigInt(NUMBER_WORDS[x])
+      : null;
+    if (v === null || v === 0n) return null;
+    const kind = v >= 20n ? "tens" : v >= 10n ? "teen" : "unit";
+    // A tens word takes a following unit ("twenty one"); nothing else follows a unit or a teen.
+    if (prev === "unit" || prev === "teen" || (prev === "tens" && kind !== "unit")) return null;
+    if (prev === "hundred" && cur % 100n !== 0n) return null;
+    cur += v;
+    prev = kind;
+  }
+  return (total + cur).toString();
 }
 
 const UNICODE: Array<[RegExp, string]> = [

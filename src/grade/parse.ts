@@ -76,6 +76,22 @@ export function tokenize(s: string, budget: Budget): Tok[] {
       i++;
       continue;
     }
+    if (c >= "0" && c <= "9" && !(i > 0 && /[A-Za-z\\]/.test(s[i - 1]))) {
+      // A base-n numeral with letter digits, `1A_{12}`: digits and capital letters (at least one of
+      // each) with a numeric base subscript that every digit is below. Lower-case letters stay
+      // variables (`2x_1`).
+      const b = /^([0-9A-Z]*[A-Z][0-9A-Z]*)_(?:\{\s*(\d{1,2})\s*\}|(\d{1,2}))/.exec(s.slice(i, i + 80));
+      if (b) {
+        const base = Number(b[2] ?? b[3]);
+        const digits = [...b[1]].map((ch) => parseInt(ch, 36));
+        if (base >= 2 && base <= 36 && digits.every((d) => d < base)) {
+          const v = digits.reduce((acc, d) => acc * BigInt(base) + BigInt(d), 0n);
+          out.push({ t: "num", v: v.toString() });
+          i += b[0].length;
+          continue;
+        }
+      }
+    }
     if ((c >= "0" && c <= "9") || (c === "." && s[i + 1] >= "0" && s[i + 1] <= "9")) {
       const m = /^(\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+(?![A-Za-z]))?/.exec(s.slice(i, i + 400));
       const v = m ? m[0] : c;
@@ -110,8 +126,19 @@ export function tokenize(s: string, budget: Budget): Tok[] {
         out.push({ t: "op", v: "°" });
         continue;
       }
-      const nw = word.length > 2 ? numberWord(lw) : null;
+      let nw = word.length > 2 ? numberWord(lw) : null;
       if (nw !== null) {
+        // A cardinal in several words ("twenty-five", "twenty one") is one number, not 20 - 5.
+        const from = j - word.length;
+        let end = j;
+        for (let k = 0; k < 12; k++) {
+          const more = /^(?:\s*-\s*|\s+(?:and\s+)?)[A-Za-z]+/.exec(s.slice(end, end + 40));
+          const v = more ? numberWord(s.slice(from, end + more[0].length)) : null;
+          if (more === null || v === null) break;
+          nw = v;
+          end += more[0].length;
+        }
+        i = end;
         out.push({ t: "num", v: nw });
         continue;
       }
@@ -119,6 +146,19 @@ export function tokenize(s: string, budget: Budget): Tok[] {
       // A single-letter unit only as a final squared / cubed unit ("1,000.99m²"); "2m" stays 2·m.
       const atEnd = n - j <= 8 && /^\^\{?[23]\}?\s*$/.test(s.slice(j));
       if ((word.length > 1 || atEnd) && UNIT_WORDS.has(lw) && prev !== null && (prev.t === "num" || (prev.t === "op" && /[)}\]%°]/.test(prev.v)) || prev.t === "text")) {
+        out.push({ t: "text", v: word });
+        continue;
+      }
+      // Trailing words after a number are a unit or a label ("18 eggs", "2 blue marbles"): lower-case
+      // words of 3+ letters, separated from the number by a space, with only such words (and
+      // spaces or a final period) up to the end of the answer. Glued letters ("18x") and short or
+      // capitalised words ("5 ab", "2 ABC") stay variables.
+      if (
+        prev !== null &&
+        (prev.t === "text" || (prev.t === "num" && /\s/.test(s[j - word.length - 1] ?? ""))) &&
+        /^[a-z]{3,}$/.test(word) &&
+        /^(?:\s+[a-z]{3,})*\s*\.?\s*$/.test(s.slice(j))
+      ) {
         out.push({ t: "text", v: word });
         continue;
       }
@@ -629,6 +669,11 @@ class Parser {
         if (/^-?\d+(\.\d+)?$/.test(inner)) return num(inner);
         const w = numberWord(inner);
         if (w !== null) return num(w);
+        // Several choice letters in one text, "\text{(A), (C)}": a list of choices like "A, C".
+        if (/^\(?[A-Z]\)?(?:\s*(?:,|;|\band\b|\bor\b)\s*\(?[A-Z]\)?)+$/.test(inner)) {
+          const letters = inner.match(/(?<![A-Za-z])[A-Z](?![A-Za-z])/g) ?? [];
+          return { k: "list", items: letters.map((l): Node => ({ k: "text", s: l })), groups: false };
+        }
         return { k: "text", s: inner };
       }
       case "op": {

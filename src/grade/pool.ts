@@ -64,8 +64,11 @@ function startWorker(): Worker {
 
 /** Starts a grader pool. */
 export function createGraderPool(options: GraderPoolOptions = {}): GraderPool {
-  const size = Math.max(1, options.workers ?? Math.min(4, availableParallelism()));
-  const timeoutMs = options.timeoutMs ?? 2000;
+  // Invalid numbers (NaN, negative, Infinity) fall back to the defaults: they must not switch the
+  // hard time limit off or start no worker at all.
+  const positive = (x: unknown): x is number => typeof x === "number" && Number.isFinite(x) && x > 0;
+  const size = positive(options.workers) ? Math.max(1, Math.floor(options.workers)) : Math.min(4, availableParallelism());
+  const timeoutMs = positive(options.timeoutMs) ? options.timeoutMs : 2000;
   const verifyOptions = options.verifyOptions ?? {};
   const queue: Pending[] = [];
   const slots: Slot[] = [];

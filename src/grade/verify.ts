@@ -7,7 +7,7 @@ import { Budget, BudgetExceeded, DEFAULT_DEADLINE_MS, DEFAULT_MAX_STEPS, MAX_ANS
 import { Comparer } from "./compare.js";
 import { extractAnswer, lastBoxed, stripDelimiters } from "./extract.js";
 import { cleanAnswer, numberWord } from "./normalize.js";
-import { parseAnswer, type Node } from "./parse.js";
+import { nodeKey, parseAnswer, type Node } from "./parse.js";
 
 /** Why a verdict was reached. */
 export type GradeReason = "equal" | "not-equal" | "unparsable" | "timeout";
@@ -32,6 +32,22 @@ export interface VerifyOptions {
   maxSteps?: number;
   /** gradeSolution only: fall back to the last number of the text. Defaults to true. */
   fallbackLastNumber?: boolean;
+  /**
+   * Accept a decimal of 15 or more significant digits (a program's floating-point print-out,
+   * `0.0833333333333333` for 1/12) when it agrees with an exact value to double precision.
+   * Defaults to true. Shorter (rounded) decimals are never equal to a value they do not equal.
+   */
+  floatPrintouts?: boolean;
+}
+
+/**
+ * The budget of one call. A bound that is not a positive number (NaN, negative, a string from an
+ * untyped caller) is replaced by its default, so that no option value can switch the bounds off;
+ * Infinity is not finite and is replaced too.
+ */
+export function budgetFor(options: VerifyOptions): Budget {
+  const ok = (x: unknown): x is number => typeof x === "number" && Number.isFinite(x) && x > 0;
+  return new Budget(ok(options.maxSteps) ? options.maxSteps : DEFAULT_MAX_STEPS, ok(options.deadlineMs) ? options.deadlineMs : DEFAULT_DEADLINE_MS);
 }
 
 /** Removes answer wrappers: a box, math delimiters, trailing punctuation, stray dollar signs. */
@@ -87,14 +103,16 @@ function parseOrNull(clean: string, budget: Budget): Node | null {
 }
 
 /**
- * Plain thousands separators (7,425,000 / 1 000), read before parsing. Only in an answer that is not
- * a list, tuple or interval, where "12,102" would be two numbers.
+ * Plain thousands separators (7,425,000 / 1 000), read before parsing. Commas only in an answer that
+ * is not a list, tuple or interval, where "12,102" would be two numbers. Spaces only in a purely
+ * numeric answer (digit groups, optionally signed, with a decimal part and a trailing unit word or
+ * percent): elsewhere a space separates tokens (`\log_2 128` is log base 2 of 128).
  */
 function dropThousands(s: string): string {
   if (/[([]|\\\{|, /.test(s)) return s;
-  return s
-    .replace(/(?<![\d.,])[1-9]\d{0,2}(?:,\d{3})+(?![\d,])/g, (m) => m.replace(/,/g, ""))
-    .replace(/(?<![\d.,] ?)[1-9]\d{0,2}(?: \d{3})+(?![\d,]| \d)/g, (m) => m.replace(/ /g, ""));
+  const t = s.replace(/(?<![\d.,])[1-9]\d{0,2}(?:,\d{3})+(?![\d,])/g, (m) => m.replace(/,/g, ""));
+  const spaced = /^([-+]?[1-9]\d{0,2}(?: \d{3})+)((?:\.\d+)?\s*(?:%|°|\\text\{[^{}]*\}|[A-Za-z]+)?)$/.exec(t.trim());
+  return spaced ? spaced[1].replace(/ /g, "") + spaced[2] : t;
 }
 
 /**
@@ -120,7 +138,7 @@ export function prepareClean(raw: string): string {
 }
 
 /** Compares two unwrapped answers; the core of verify. */
-function compareAnswers(g: string, p: string, budget: Budget): VerifyResult {
+function compareAnswers(g: string, p: string, budget: Budget, options: VerifyOptions): VerifyResult {
   if (g === p && g !== "") return { correct: true, reason: "equal" };
   if (p.trim() === "") return { correct: false, reason: "unparsable" };
   if (g.length > MAX_ANSWER_CHARS || p.length > MAX_ANSWER_CHARS) {
@@ -138,7 +156,9 @@ function compareAnswers(g: string, p: string, budget: Budget): VerifyResult {
     if (looseKey(cg) === looseKey(cp)) return { correct: true, reason: "equal" };
     return { correct: false, reason: "unparsable" };
   }
-  const cmp = new Comparer(budget);
+  // Identical parse trees are the same answer, whatever their value (also when it has none).
+  if (nodeKey(ng) === nodeKey(np)) return { correct: true, reason: "equal" };
+  const cmp = new Comparer(budget, options.floatPrintouts ?? true);
   if (cmp.equal(ng, np)) return { correct: true, reason: "equal" };
   // A decimal comma (1,22) against the same digits written with a decimal point (1.22). "1,5" is
   // also a two-element list, so the comma is read as a decimal point only in this case.
@@ -150,8 +170,7 @@ function compareAnswers(g: string, p: string, budget: Budget): VerifyResult {
 
 function guarded(run: (budget: Budget) => VerifyResult, options: VerifyOptions): VerifyResult {
   try {
-    const budget = new Budget(options.maxSteps ?? DEFAULT_MAX_STEPS, options.deadlineMs ?? DEFAULT_DEADLINE_MS);
-    return run(budget);
+    return run(budgetFor(options));
   } catch (err) {
     if (err instanceof BudgetExceeded) return { correct: false, reason: "timeout" };
     if (err instanceof RangeError) return { correct: false, reason: "timeout" }; // stack or size overflow
@@ -166,17 +185,21 @@ function guarded(run: (budget: Budget) => VerifyResult, options: VerifyOptions):
  */
 export function verify(gold: string, pred: string, options: VerifyOptions = {}): VerifyResult {
   if (typeof gold !== "string" || typeof pred !== "string") return { correct: false, reason: "unparsable" };
-  return guarded((budget) => compareAnswers(goldAnswer(gold), unwrapAnswer(pred), budget), options);
+  return guarded((budget) => compareAnswers(goldAnswer(gold), unwrapAnswer(pred), budget, options), options);
 }
 
-/** Symmetric equivalence of two answers, for clustering candidates. */
+/**
+ * Symmetric equivalence of two answers, for clustering candidates: equal in either direction. Both
+ * directions share one budget, so the call is bounded by `deadlineMs` / `maxSteps` as a whole.
+ */
 export function equivalent(a: string, b: string, options: VerifyOptions = {}): boolean {
   if (typeof a !== "string" || typeof b !== "string") return false;
-  const ua = unwrapAnswer(a);
-  const ub = unwrapAnswer(b);
-  const r1 = guarded((budget) => compareAnswers(ua, ub, budget), options);
-  if (r1.correct) return true;
-  return guarded((budget) => compareAnswers(ub, ua, budget), options).correct;
+  return guarded((budget) => {
+    const ua = unwrapAnswer(a);
+    const ub = unwrapAnswer(b);
+    const r1 = compareAnswers(ua, ub, budget, options);
+    return r1.correct ? r1 : compareAnswers(ub, ua, budget, options);
+  }, options).correct;
 }
 
 /** Extracts the final answer of a solution text and verifies it against `gold`. */

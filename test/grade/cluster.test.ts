@@ -4,7 +4,8 @@ import { clusterAnswers, clusterKey, equivalent } from "../../src/grade/index.js
 
 test("clusterKey: equivalent answers share a key", () => {
   const groups: string[][] = [
-    ["\\frac{1}{2}", "0.5", "\\frac{2}{4}", "1/2", "\\boxed{\\dfrac12}", "x = 0.5"],
+    ["\\frac{1}{2}", "0.5", "\\frac{2}{4}", "1/2", "\\boxed{\\dfrac12}"],
+    ["x = 0.5", "x=\\frac12", "\\boxed{x = 1/2}"],
     ["3\\sqrt{13}", "\\sqrt{117}", "3 \\sqrt{13}"],
     ["1,-2", "-2, 1", "\\{1, -2\\}"],
     ["2k+2", "2(k+1)", "2+2k"],
@@ -34,10 +35,14 @@ test("clusterAnswers groups by key, then merges keys that are equivalent", () =>
   assert.deepEqual(clusterAnswers(answers, { mergeByEquivalence: false }).length, 4);
 });
 
-test("clusterKey: rearranged equations share a key; different equations do not; assignments key by value", () => {
+test("clusterKey: rearranged equations share a key; different equations do not; assignments keep their name", () => {
   assert.equal(clusterKey("y = 2x + 3"), clusterKey("y = 3 + 2x"));
   assert.equal(clusterKey("2x - y + 3 = 0"), clusterKey("-4x + 2y - 6 = 0"));
   assert.notEqual(clusterKey("5x - 7y + 11z + 4 = 0"), clusterKey("0"));
   assert.notEqual(clusterKey("x + y = 0"), clusterKey("x - y = 0"));
-  assert.equal(clusterKey("x = 5"), clusterKey("5"));
+  // "x = 5" and "y = 5" are not equivalent, so they cannot share a key; clusterAnswers still joins
+  // "x = 5" with "5" (which equivalent accepts) by its pairwise check.
+  assert.equal(clusterKey("x = 5"), clusterKey("x = 2 + 3"));
+  assert.notEqual(clusterKey("x = 5"), clusterKey("y = 5"));
+  assert.equal(clusterKey("2 \\cdot 5 = 10"), clusterKey("10"));
 });

@@ -40,3 +40,14 @@ test("grader pool terminates a worker that overruns and reports timeout, then ke
     await pool.close();
   }
 });
+
+test("grader pool: invalid worker count and time limit fall back to the defaults", async () => {
+  // NaN used to start no worker (Math.max(1, NaN)) and fire the per-job timer at once.
+  const pool = createGraderPool({ workers: Number.NaN, timeoutMs: Number.NaN, verifyOptions: { maxSteps: Number.NaN, deadlineMs: -1 } });
+  try {
+    assert.deepEqual(await pool.verify("1/2", "0.5"), { correct: true, reason: "equal" });
+    assert.equal((await pool.gradeSolution("7", "**Answer: 7**")).correct, true);
+  } finally {
+    await pool.close();
+  }
+});
