@@ -11,6 +11,10 @@ const commands: Array<() => Promise<{ register: RegisterCommand }>> = [
   () => import("./eval.js"),
   () => import("./import.js"),
   () => import("./grade.js"),
+  () => import("./inspect.js"),
+  () => import("./sample.js"),
+  () => import("./serve.js"),
+  () => import("./doctor.js"),
 ];
 
 /** Builds the `mathtune` program with every command registered. */
