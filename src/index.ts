@@ -30,3 +30,15 @@ export { evaluatorScore, sequenceLogLikelihood, scoreFromLogprobs, type Evaluato
 export { startServer, type ServeOptions, type RunningServer } from "./sample/server.js";
 export { runSampling, sampleSeed, type SamplingRunOptions, type SamplingRunResult } from "./sample/run.js";
 export { getLlamaCpu, defaultThreads as defaultSamplingThreads } from "./sample/llama.js";
+export { Backend, defaultThreads, listDevices, cpuVariant, type BackendOptions, type DeviceInfo } from "./engine/backend.js";
+export { Context, Tensor, setF32, setI32, getF32, zeroTensor, type ContextOptions } from "./engine/tensor.js";
+export { StaticGraph, graphBytes, DEFAULT_GRAPH_SIZE } from "./engine/graph.js";
+export { Tape, type MatmulGradMode, type RopeParams } from "./engine/autograd.js";
+export { AdamW, adamwConfig, type AdamWOptions, type AdamWConfig } from "./engine/optimizer.js";
+export { llamaHidden, llamaLogits, llamaTensors, maskedNll, trainFlopsPerToken, type LlamaTensors, type BatchInputs, type LossInputs } from "./model/llama.js";
+export { TrainSession, type Batch, type SessionOptions, type SessionLoss, type StepReport } from "./train/session.js";
+export { lrAt, validateSchedule, type ScheduleOptions } from "./train/schedule.js";
+export { BatchStream, encodeExamples, packRows, makeBatch, attentionInputs, splitTrainVal, validationBatches, type EncodedExample, type Row, type StreamState } from "./train/data.js";
+export { saveCheckpoint, loadCheckpoint, latestCheckpoint, type CheckpointState, type CheckpointData, type OptimizerState } from "./train/checkpoints.js";
+export { runSft, resolveSftOptions, readSftData, type SftOptions as SftTrainOptions, type SftResult as SftTrainResult, type SftEvent, type SftHooks } from "./train/sft.js";
+export { runSftInChild, type ChildRunOptions } from "./train/runner.js";

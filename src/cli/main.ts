@@ -15,6 +15,7 @@ const commands: Array<() => Promise<{ register: RegisterCommand }>> = [
   () => import("./sample.js"),
   () => import("./serve.js"),
   () => import("./doctor.js"),
+  () => import("./train.js"),
 ];
 
 /** Builds the `mathtune` program with every command registered. */

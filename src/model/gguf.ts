@@ -544,39 +544,50 @@ class ByteWriter {
     return o;
   }
   u8(v: number): void {
-    this.buf.writeUInt8(v, this.grow(1));
+    const o = this.grow(1);
+    this.buf.writeUInt8(v, o);
   }
   i8(v: number): void {
-    this.buf.writeInt8(v, this.grow(1));
+    const o = this.grow(1);
+    this.buf.writeInt8(v, o);
   }
   u16(v: number): void {
-    this.buf.writeUInt16LE(v, this.grow(2));
+    const o = this.grow(2);
+    this.buf.writeUInt16LE(v, o);
   }
   i16(v: number): void {
-    this.buf.writeInt16LE(v, this.grow(2));
+    const o = this.grow(2);
+    this.buf.writeInt16LE(v, o);
   }
   u32(v: number): void {
-    this.buf.writeUInt32LE(v, this.grow(4));
+    const o = this.grow(4);
+    this.buf.writeUInt32LE(v, o);
   }
   i32(v: number): void {
-    this.buf.writeInt32LE(v, this.grow(4));
+    const o = this.grow(4);
+    this.buf.writeInt32LE(v, o);
   }
   f32(v: number): void {
-    this.buf.writeFloatLE(v, this.grow(4));
+    const o = this.grow(4);
+    this.buf.writeFloatLE(v, o);
   }
   f64(v: number): void {
-    this.buf.writeDoubleLE(v, this.grow(8));
+    const o = this.grow(8);
+    this.buf.writeDoubleLE(v, o);
   }
   u64(v: bigint | number): void {
-    this.buf.writeBigUInt64LE(BigInt(v), this.grow(8));
+    const o = this.grow(8);
+    this.buf.writeBigUInt64LE(BigInt(v), o);
   }
   i64(v: bigint | number): void {
-    this.buf.writeBigInt64LE(BigInt(v), this.grow(8));
+    const o = this.grow(8);
+    this.buf.writeBigInt64LE(BigInt(v), o);
   }
   str(s: string): void {
     const b = Buffer.from(s, "utf8");
     this.u64(b.length);
-    b.copy(this.buf, this.grow(b.length));
+    const o = this.grow(b.length); // before reading this.buf: grow() may replace it
+    b.copy(this.buf, o);
   }
   pad(alignment: number): void {
     const n = (alignment - (this.length % alignment)) % alignment;

@@ -177,3 +177,24 @@ test("missing, non-GGUF and truncated files give E_GGUF errors", async () => {
     cleanup();
   }
 });
+
+test("a header larger than the writer's first buffer (a 32k-token vocabulary) round-trips", async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const path = join(dir, "big.gguf");
+    const tokens = Array.from({ length: 32000 }, (_, i) => `tok_${i}_${"x".repeat(i % 7)}`);
+    const scores = Array.from({ length: 32000 }, (_, i) => -i / 1000);
+    const m: GgufMetadata = new Map();
+    m.set("tokenizer.ggml.tokens", gv.arr(GgufType.STRING, tokens));
+    m.set("tokenizer.ggml.scores", gv.arr(GgufType.FLOAT32, scores));
+    m.set("after.big", gv.u32(7));
+    await writeGguf(path, m, [{ name: "w", shape: [3], data: Float32Array.of(1, 2, 3) }]);
+    const f = readGguf(path);
+    const back = f.metadata.get("tokenizer.ggml.tokens")?.value as { items: string[] };
+    assert.deepEqual(back.items, tokens);
+    assert.equal(metaValue(f.metadata, "after.big"), 7);
+    assert.deepEqual(readTensorF32(f, "w"), Float32Array.of(1, 2, 3));
+  } finally {
+    cleanup();
+  }
+});

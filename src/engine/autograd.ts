@@ -1,0 +1,325 @@
+/**
+ * Reverse-mode autograd as a tape over ggml operations.
+ *
+ * Each differentiable method emits the forward ggml node and, when an input needs a gradient,
+ * records how to emit the backward nodes. {@link Tape.backward} walks the tape once and adds the
+ * gradient nodes to the same context, so forward, backward and optimizer update end up in one
+ * static graph, built once per batch shape.
+ *
+ * The tape, rather than ggml's own `ggml_build_backward_expand`, decides how each gradient is
+ * computed. For a weight gradient it can use OUT_PROD (no copies) or MUL_MAT on contiguous
+ * transposes (shared when several products read the same activation): on this build's CPU
+ * kernels a transposed copy costs several ns per element, so OUT_PROD wins for the weight matrices
+ * and MUL_MAT for the small batched products of attention. Everything else uses ggml's backward
+ * kernels (rms_norm_back, soft_max_ext_back, rope_ext_back, silu_back, get_rows_back).
+ */
+import { ErrorCode, MathtuneError } from "../errors.js";
+import { ROPE_TYPE_NORMAL, tensorType, type GgmlApi, type GgmlTypeId, type TensorPtr } from "./ffi.js";
+import { Tensor, sameShape, type Context } from "./tensor.js";
+
+type Backward = (gy: Tensor) => Array<Tensor | null>;
+
+interface TapeEntry {
+  out: Tensor;
+  inputs: Array<Tensor | null>;
+  back: Backward;
+}
+
+/** How the gradient of a matrix product with respect to its first operand is computed. */
+export type MatmulGradMode = "mul_mat" | "out_prod";
+
+/** RoPE settings (llama: normal mode, no scaling). */
+export interface RopeParams {
+  /** Rotated dimensions (the head size for llama). */
+  nDims: number;
+  /** Base frequency. */
+  freqBase: number;
+  /** Training context length (only used by scaled variants; kept for completeness). */
+  nCtxOrig: number;
+}
+
+/** Records differentiable ggml operations into a context. */
+export class Tape {
+  private readonly api: GgmlApi;
+  private readonly entries: TapeEntry[] = [];
+  private readonly needsGrad = new Set<bigint>();
+  private readonly transposed = new Map<bigint, Tensor>();
+
+  constructor(
+    readonly ctx: Context,
+    /** Weight-gradient strategy of matrix products. Defaults to "out_prod". */
+    readonly matmulGrad: MatmulGradMode = "out_prod",
+  ) {
+    this.api = ctx.api;
+  }
+
+  /** Marks a leaf tensor (a parameter) as needing a gradient. */
+  param(t: Tensor): Tensor {
+    this.needsGrad.add(t.ptr);
+    return t;
+  }
+
+  /** Whether gradients flow into `t`. */
+  requiresGrad(t: Tensor): boolean {
+    return this.needsGrad.has(t.ptr);
+  }
+
+  private wrap(p: TensorPtr): Tensor {
+    if (p === null || p === undefined) throw new MathtuneError(ErrorCode.native, "ggml returned NULL (compute context too small?)");
+    return new Tensor(p, tensorType(p) as GgmlTypeId);
+  }
+
+  private record(out: Tensor, inputs: Array<Tensor | null>, back: Backward): Tensor {
+    if (inputs.some((x) => x !== null && this.needsGrad.has(x.ptr))) {
+      this.needsGrad.add(out.ptr);
+      this.entries.push({ out, inputs, back });
+    }
+    return out;
+  }
+
+  private needs(t: Tensor | null): boolean {
+    return t !== null && this.needsGrad.has(t.ptr);
+  }
+
+  /** A contiguous copy when `t` is a strided view, else `t`. */
+  contiguous(t: Tensor): Tensor {
+    return this.api.is_contiguous(t.ptr) ? t : this.wrap(this.api.cont(this.ctx.ptr, t.ptr));
+  }
+
+  /** Contiguous transpose of the first two dims, shared between every product that needs it. */
+  private transposeCopy(t: Tensor): Tensor {
+    const hit = this.transposed.get(t.ptr);
+    if (hit) return hit;
+    const c = this.ctx.ptr;
+    const r = this.wrap(this.api.cont(c, this.api.transpose(c, t.ptr)));
+    this.transposed.set(t.ptr, r);
+    return r;
+  }
+
+  // ---- differentiable operations -------------------------------------------------------------
+
+  /** Rows of `table` picked by I32 `idx` (embedding lookup). */
+  getRows(table: Tensor, idx: Tensor): Tensor {
+    const c = this.ctx.ptr;
+    const y = this.wrap(this.api.get_rows(c, table.ptr, idx.ptr));
+    return this.record(y, [table, null], (gy) => [this.wrap(this.api.get_rows_back(c, this.contiguous(gy).ptr, idx.ptr, table.ptr)), null]);
+  }
+
+  /** RMS normalisation over the first dim. */
+  rmsNorm(x: Tensor, eps: number): Tensor {
+    const c = this.ctx.ptr;
+    const y = this.wrap(this.api.rms_norm(c, x.ptr, eps));
+    return this.record(y, [x], (gy) => [this.wrap(this.api.rms_norm_back(c, this.contiguous(gy).ptr, x.ptr, eps))]);
+  }
+
+  /** Element-wise product; `b` may broadcast over `a` (e.g. a norm weight over rows). */
+  mul(a: Tensor, b: Tensor): Tensor {
+    const c = this.ctx.ptr;
+    const y = this.wrap(this.api.mul(c, a.ptr, b.ptr));
+    return this.record(y, [a, b], (gy) => {
+      const ga = this.needs(a) ? this.wrap(this.api.mul(c, gy.ptr, b.ptr)) : null;
+      let gb: Tensor | null = null;
+      if (this.needs(b)) {
+        gb = this.wrap(this.api.mul(c, gy.ptr, a.ptr));
+        if (!sameShape(a, b)) gb = this.wrap(this.api.repeat_back(c, gb.ptr, b.ptr));
+      }
+      return [ga, gb];
+    });
+  }
+
+  /** Element-wise sum; `b` may broadcast over `a`. */
+  add(a: Tensor, b: Tensor): Tensor {
+    const c = this.ctx.ptr;
+    const y = this.wrap(this.api.add(c, a.ptr, b.ptr));
+    return this.record(y, [a, b], (gy) => [
+      this.needs(a) ? gy : null,
+      this.needs(b) ? (sameShape(a, b) ? gy : this.wrap(this.api.repeat_back(c, gy.ptr, b.ptr))) : null,
+    ]);
+  }
+
+  /**
+   * ggml's matrix product: for a [K, M, ...] and b [K, N, ...], result [M, N, ...] with
+   * r[m, n] = sum_k a[k, m] b[k, n] (batched over dims 2 and 3). A linear layer is matmul(W, x).
+   */
+  matmul(a: Tensor, b: Tensor): Tensor {
+    const c = this.ctx.ptr;
+    const y = this.wrap(this.api.mul_mat(c, a.ptr, b.ptr));
+    return this.record(y, [a, b], (gy) => {
+      const g = this.contiguous(gy);
+      let ga: Tensor | null = null;
+      if (this.needs(a)) {
+        // ga[k, m] = sum_n b[k, n] g[m, n]
+        // OUT_PROD needs no transposed copies; for the small batched products of attention the
+        // tiled MUL_MAT on transposes is faster.
+        ga =
+          this.matmulGrad === "out_prod" && a.shape.length <= 2
+            ? this.wrap(this.api.out_prod(c, this.contiguous(b).ptr, g.ptr))
+            : this.wrap(this.api.mul_mat(c, this.transposeCopy(b).ptr, this.transposeCopy(g).ptr));
+        const [k, m, a2, a3] = a.ne;
+        const [, , b2, b3] = b.ne;
+        if (a2 !== b2 || a3 !== b3) {
+          // `a` was broadcast over b's batch dims (grouped-query attention: query heads
+          // j·r .. j·r+r-1 read key head j). Sum the r gradients of each shared block.
+          if (a3 !== b3) throw new MathtuneError(ErrorCode.native, "matmul broadcast over dim 3 has no gradient here");
+          const r = b2 / a2;
+          const grouped = this.api.reshape_4d(c, ga.ptr, k * m, r, a2, a3);
+          const shape = this.ctx.newTensor(ga.type, [k * m, 1, a2, a3]);
+          ga = this.wrap(this.api.reshape(c, this.wrap(this.api.repeat_back(c, grouped, shape.ptr)).ptr, a.ptr));
+        }
+      }
+      // gb[k, n] = sum_m a[k, m] g[m, n]
+      const gb = this.needs(b) ? this.wrap(this.api.mul_mat(c, this.transposeCopy(a).ptr, g.ptr)) : null;
+      return [ga, gb];
+    });
+  }
+
+  /** Same data, new shape (1 to 4 dims). */
+  reshape(x: Tensor, shape: readonly number[]): Tensor {
+    const c = this.ctx.ptr;
+    const src = this.contiguous(x);
+    const [n0, n1, n2, n3] = shape;
+    const a = this.api;
+    const p =
+      shape.length === 1
+        ? a.reshape_1d(c, src.ptr, n0)
+        : shape.length === 2
+          ? a.reshape_2d(c, src.ptr, n0, n1)
+          : shape.length === 3
+            ? a.reshape_3d(c, src.ptr, n0, n1, n2)
+            : a.reshape_4d(c, src.ptr, n0, n1, n2, n3);
+    const y = this.wrap(p);
+    return this.record(y, [x], (gy) => [this.wrap(a.reshape(c, this.contiguous(gy).ptr, x.ptr))]);
+  }
+
+  /** Permutes dims: dim i of `x` becomes dim axes[i] of the result (a strided view). */
+  permute(x: Tensor, axes: readonly [number, number, number, number]): Tensor {
+    const c = this.ctx.ptr;
+    const y = this.wrap(this.api.permute(c, x.ptr, axes[0], axes[1], axes[2], axes[3]));
+    const inv = [0, 0, 0, 0];
+    axes.forEach((ax, i) => (inv[ax] = i));
+    return this.record(y, [x], (gy) => [this.wrap(this.api.permute(c, gy.ptr, inv[0], inv[1], inv[2], inv[3]))]);
+  }
+
+  /** A contiguous copy. */
+  cont(x: Tensor): Tensor {
+    const y = this.wrap(this.api.cont(this.ctx.ptr, x.ptr));
+    return this.record(y, [x], (gy) => [gy]);
+  }
+
+  /** Rotary position embedding (llama's "normal" mode) of x [headDim, heads, n, ...] at positions pos I32 [n]. */
+  rope(x: Tensor, pos: Tensor, p: RopeParams): Tensor {
+    const c = this.ctx.ptr;
+    const y = this.wrap(this.api.rope_ext(c, x.ptr, pos.ptr, null, p.nDims, ROPE_TYPE_NORMAL, p.nCtxOrig, p.freqBase, 1, 0, 1, 32, 1));
+    return this.record(y, [x, null], (gy) => [
+      this.wrap(this.api.rope_ext_back(c, this.contiguous(gy).ptr, pos.ptr, null, p.nDims, ROPE_TYPE_NORMAL, p.nCtxOrig, p.freqBase, 1, 0, 1, 32, 1)),
+      null,
+    ]);
+  }
+
+  /** Causal mask: entries above the diagonal (key after query) become -inf. */
+  causalMask(x: Tensor): Tensor {
+    const c = this.ctx.ptr;
+    const y = this.wrap(this.api.diag_mask_inf(c, x.ptr, 0));
+    return this.record(y, [x], (gy) => [this.wrap(this.api.diag_mask_zero(c, gy.ptr, 0))]);
+  }
+
+  /**
+   * softmax(scale · x + mask) over the first dim. `mask` (a constant input: 0 to keep, -inf to
+   * drop) has x's first two dims and broadcasts over dims 2 and 3 when its own are 1. Dropped
+   * entries have probability 0, so the backward needs no mask.
+   */
+  softmax(x: Tensor, scale = 1, mask: Tensor | null = null): Tensor {
+    const c = this.ctx.ptr;
+    const y = this.wrap(this.api.soft_max_ext(c, x.ptr, mask ? mask.ptr : null, scale, 0));
+    return this.record(y, [x], (gy) => [this.wrap(this.api.soft_max_ext_back(c, this.contiguous(gy).ptr, y.ptr, scale, 0))]);
+  }
+
+  /** silu(a) * b (the SwiGLU gate), with ggml's split kernel. */
+  swiglu(a: Tensor, b: Tensor): Tensor {
+    const c = this.ctx.ptr;
+    const y = this.wrap(this.api.swiglu_split(c, a.ptr, b.ptr));
+    return this.record(y, [a, b], (gy) => [
+      this.needs(a) ? this.wrap(this.api.silu_back(c, this.wrap(this.api.mul(c, gy.ptr, b.ptr)).ptr, a.ptr)) : null,
+      this.needs(b) ? this.wrap(this.api.mul(c, this.wrap(this.api.silu(c, a.ptr)).ptr, gy.ptr)) : null,
+    ]);
+  }
+
+  /** Natural logarithm. */
+  log(x: Tensor): Tensor {
+    const c = this.ctx.ptr;
+    const y = this.wrap(this.api.log(c, x.ptr));
+    return this.record(y, [x], (gy) => [this.wrap(this.api.div(c, gy.ptr, x.ptr))]);
+  }
+
+  /** s * x + b. */
+  scaleBias(x: Tensor, s: number, b: number): Tensor {
+    const c = this.ctx.ptr;
+    const y = this.wrap(b === 0 ? this.api.scale(c, x.ptr, s) : this.api.scale_bias(c, x.ptr, s, b));
+    return this.record(y, [x], (gy) => [s === 1 ? gy : this.wrap(this.api.scale(c, gy.ptr, s))]);
+  }
+
+  /** Sum of all elements (a 1-element tensor). */
+  sum(x: Tensor): Tensor {
+    const c = this.ctx.ptr;
+    const y = this.wrap(this.api.sum(c, x.ptr));
+    return this.record(y, [x], (gy) => [this.wrap(this.api.repeat(c, gy.ptr, x.ptr))]);
+  }
+
+  /** Sums over the first dim. */
+  sumRows(x: Tensor): Tensor {
+    const c = this.ctx.ptr;
+    const y = this.wrap(this.api.sum_rows(c, x.ptr));
+    return this.record(y, [x], (gy) => [this.wrap(this.api.repeat(c, gy.ptr, x.ptr))]);
+  }
+
+  /** max(x, 0). */
+  relu(x: Tensor): Tensor {
+    const c = this.ctx.ptr;
+    const y = this.wrap(this.api.relu(c, x.ptr));
+    return this.record(y, [x], (gy) => [this.wrap(this.api.mul(c, this.wrap(this.api.step(c, x.ptr)).ptr, gy.ptr))]);
+  }
+
+  /** log(1 + exp(x)). */
+  softplus(x: Tensor): Tensor {
+    const c = this.ctx.ptr;
+    const y = this.wrap(this.api.softplus(c, x.ptr));
+    return this.record(y, [x], (gy) => [this.wrap(this.api.mul(c, gy.ptr, this.wrap(this.api.sigmoid(c, x.ptr)).ptr))]);
+  }
+
+  /** a - b (same shapes). */
+  sub(a: Tensor, b: Tensor): Tensor {
+    const c = this.ctx.ptr;
+    const y = this.wrap(this.api.sub(c, a.ptr, b.ptr));
+    return this.record(y, [a, b], (gy) => [this.needs(a) ? gy : null, this.needs(b) ? this.wrap(this.api.scale(c, gy.ptr, -1)) : null]);
+  }
+
+  // ---- backward ------------------------------------------------------------------------------
+
+  /**
+   * Emits the gradient nodes of scalar `loss` with respect to `wanted` leaves. `seed` is a
+   * 1-element tensor holding dLoss (1 for plain training). Returns a contiguous gradient per leaf,
+   * or null for a leaf the loss does not depend on.
+   */
+  backward(loss: Tensor, seed: Tensor, wanted: readonly Tensor[]): Array<Tensor | null> {
+    if (loss.size !== 1) throw new MathtuneError(ErrorCode.native, "backward() needs a scalar loss");
+    const c = this.ctx.ptr;
+    const grads = new Map<bigint, Tensor>([[loss.ptr, seed]]);
+    for (let i = this.entries.length - 1; i >= 0; i--) {
+      const { out, inputs, back } = this.entries[i];
+      const gy = grads.get(out.ptr);
+      if (!gy) continue;
+      grads.delete(out.ptr);
+      const gin = back(gy);
+      inputs.forEach((x, j) => {
+        const g = gin[j];
+        if (x === null || g === null || !this.needsGrad.has(x.ptr)) return;
+        const prev = grads.get(x.ptr);
+        grads.set(x.ptr, prev ? this.wrap(this.api.add(c, this.contiguous(prev).ptr, this.contiguous(g).ptr)) : g);
+      });
+    }
+    return wanted.map((w) => {
+      const g = grads.get(w.ptr);
+      return g ? this.contiguous(g) : null;
+    });
+  }
+}

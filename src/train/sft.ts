@@ -1,0 +1,394 @@
+/**
+ * Supervised fine-tuning (SSFT: step-by-step solutions as completions) of a llama model on
+ * prompt-completion JSONL, in this process. `runner.ts` runs it in a child process; tests and
+ * benchmarks may call it directly.
+ *
+ * The loop is deliberately plain: resolve settings, load or create the model, build the session,
+ * then per step: micro-batches → clip → AdamW → log; validation and checkpoints every so often.
+ */
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ErrorCode, MathtuneError } from "../errors.js";
+import { SftExampleSchema, type SftExample } from "../data/records.js";
+import { Backend, cpuVariant } from "../engine/backend.js";
+import { initWeights, loadModelGguf, parameterCount, saveModelGguf, type Weights } from "../model/checkpoint.js";
+import { presetConfig, type LlamaConfig, type SizePreset } from "../model/config.js";
+import type { GgufMetadata } from "../model/gguf.js";
+import { CharTokenizer, LlamaVocabTokenizer, type Tokenizer } from "../model/tokenizer.js";
+import { appendJsonl, readJsonl, repairJsonlTail } from "../util/jsonl.js";
+import { writeFileAtomic } from "../util/fs.js";
+import { BatchStream, encodeExamples, packRows, splitTrainVal, validationBatches, type EncodedExample } from "./data.js";
+import { latestCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointState } from "./checkpoints.js";
+import { lrAt, validateSchedule } from "./schedule.js";
+import { TrainSession, type Batch } from "./session.js";
+
+/** Settings of an SFT run. Every field has a doc line; defaults are applied by {@link resolveSftOptions}. */
+export interface SftOptions {
+  /** Training data: JSONL of {prompt, completion}. */
+  data: string;
+  /** Run folder: checkpoints, final model.gguf, metrics.jsonl, config.json. */
+  out: string;
+  /** Start from this llama GGUF (fine-tuning). Exclusive with `size`. */
+  base?: string;
+  /** Train a new model of this size (char vocabulary built from the data). Defaults to "tiny" when no base. */
+  size?: SizePreset;
+  /** Optimizer steps. Defaults to 200. */
+  steps?: number;
+  /** Sequences per micro-batch. Defaults to 8. */
+  batch?: number;
+  /** Micro-batches per optimizer step. Defaults to 1. */
+  accumulation?: number;
+  /** Tokens per sequence. Defaults to the model's context length (capped at 512). */
+  seqLen?: number;
+  /** Peak learning rate. Defaults to 1e-3 from scratch, 1e-4 for fine-tuning. */
+  lr?: number;
+  /** Warmup steps. Defaults to 10% of steps (at most 100). */
+  warmup?: number;
+  /** Final learning rate / peak. Defaults to 0.1. */
+  minLrRatio?: number;
+  /** AdamW decoupled weight decay (matrices only). Defaults to 0.1. */
+  weightDecay?: number;
+  /** Global gradient-norm clip (0 = off). Defaults to 1. */
+  clipNorm?: number;
+  /** CPU threads. Defaults to all cores but one. */
+  threads?: number;
+  /** Seed of weight init, data order and the train/validation split. Defaults to 1. */
+  seed?: number;
+  /** Continue from the last checkpoint in `out`. Defaults to false. */
+  resume?: boolean;
+  /** Fraction of examples held out for validation loss. Defaults to 0.05. */
+  valFraction?: number;
+  /** Steps between validation losses. Defaults to steps/10 (at least 1). */
+  evalEvery?: number;
+  /** Steps between checkpoints. Defaults to evalEvery. */
+  saveEvery?: number;
+  /** "cpu" or "cuda". Defaults to "cpu". */
+  device?: "cpu" | "cuda";
+}
+
+/** {@link SftOptions} with every default applied. */
+export type ResolvedSftOptions = Required<Omit<SftOptions, "base" | "size" | "lr" | "seqLen">> & {
+  base: string | null;
+  size: SizePreset | null;
+  lr: number;
+  seqLen: number | null;
+};
+
+/** Applies defaults and checks ranges (usage errors before anything is loaded). */
+export function resolveSftOptions(o: SftOptions): ResolvedSftOptions {
+  if (o.base && o.size) throw new MathtuneError(ErrorCode.usage, "--base and --size are exclusive", { hint: "fine-tune a GGUF with --base, or train a new model with --size" });
+  const steps = o.steps ?? 200;
+  const evalEvery = o.evalEvery ?? Math.max(1, Math.round(steps / 10));
+  const r: ResolvedSftOptions = {
+    data: o.data,
+    out: o.out,
+    base: o.base ?? null,
+    size: o.base ? null : (o.size ?? "tiny"),
+    steps,
+    batch: o.batch ?? 8,
+    accumulation: o.accumulation ?? 1,
+    seqLen: o.seqLen ?? null,
+    lr: o.lr ?? (o.base ? 1e-4 : 1e-3),
+    warmup: o.warmup ?? Math.min(100, Math.round(steps / 10)),
+    minLrRatio: o.minLrRatio ?? 0.1,
+    weightDecay: o.weightDecay ?? 0.1,
+    clipNorm: o.clipNorm ?? 1,
+    threads: o.threads ?? 0,
+    seed: o.seed ?? 1,
+    resume: o.resume ?? false,
+    valFraction: o.valFraction ?? 0.05,
+    evalEvery,
+    saveEvery: o.saveEvery ?? evalEvery,
+    device: o.device ?? "cpu",
+  };
+  const posInt = (k: string, v: number): void => {
+    if (!Number.isInteger(v) || v < 1) throw new MathtuneError(ErrorCode.usage, `--${k} must be a positive integer (got ${v})`);
+  };
+  posInt("steps", r.steps);
+  posInt("batch", r.batch);
+  posInt("accumulation", r.accumulation);
+  posInt("eval-every", r.evalEvery);
+  posInt("save-every", r.saveEvery);
+  if (r.seqLen !== null) posInt("seq-len", r.seqLen);
+  if (r.threads !== 0) posInt("threads", r.threads);
+  if (!(r.valFraction >= 0 && r.valFraction < 1)) throw new MathtuneError(ErrorCode.usage, `--val-fraction must be in [0, 1) (got ${r.valFraction})`);
+  if (!(r.clipNorm >= 0)) throw new MathtuneError(ErrorCode.usage, `--clip must be >= 0 (got ${r.clipNorm})`);
+  if (!(r.weightDecay >= 0)) throw new MathtuneError(ErrorCode.usage, `--weight-decay must be >= 0 (got ${r.weightDecay})`);
+  if (!Number.isInteger(r.seed)) throw new MathtuneError(ErrorCode.usage, `--seed must be an integer (got ${r.seed})`);
+  validateSchedule({ lr: r.lr, steps: r.steps, warmup: r.warmup, minLrRatio: r.minLrRatio });
+  return r;
+}
+
+/** Reads and validates the data file (`file:line: field ...` on the first bad record). */
+export function readSftData(path: string): SftExample[] {
+  const rows = readJsonl(path, SftExampleSchema);
+  if (rows.length === 0) throw new MathtuneError(ErrorCode.input, `${path}: no examples`, { hint: "one JSON object per line with prompt and completion" });
+  return rows;
+}
+
+/** A progress event of a run. */
+export type SftEvent =
+  | { kind: "start"; table: Array<[string, string]>; startStep: number; steps: number }
+  | { kind: "step"; step: number; steps: number; loss: number; lr: number; gradNorm: number; tokensPerSec: number; elapsedSec: number }
+  | { kind: "eval"; step: number; valLoss: number }
+  | { kind: "checkpoint"; step: number; dir: string }
+  | { kind: "warning"; message: string };
+
+/** Hooks of {@link runSft}. */
+export interface SftHooks {
+  /** Receives progress events. */
+  onEvent?: (e: SftEvent) => void;
+  /** Polled after every step; true stops the run after saving a checkpoint. */
+  shouldStop?: () => boolean;
+  /** Called after each optimizer step (and its checkpoint, if any). */
+  afterStep?: (step: number) => void;
+}
+
+/** What a run returns. */
+export interface SftResult {
+  /** Optimizer steps completed in total. */
+  step: number;
+  /** True when stopped early by `shouldStop`. */
+  stopped: boolean;
+  /** Final model (written when the run completes). */
+  modelPath: string | null;
+  /** Last training loss and validation loss. */
+  loss: number;
+  valLoss: number | null;
+  checkpoint: string;
+}
+
+interface ModelStart {
+  config: LlamaConfig;
+  weights: Weights;
+  tokenizer: Tokenizer;
+  /** What saveModelGguf writes as tokenizer. */
+  tokenizerOut: CharTokenizer | GgufMetadata;
+  dispose: () => Promise<void>;
+}
+
+async function startModel(o: ResolvedSftOptions, examples: SftExample[]): Promise<ModelStart> {
+  if (o.base) {
+    const m = loadModelGguf(o.base);
+    if (m.tokenizer) return { config: m.config, weights: m.weights, tokenizer: m.tokenizer, tokenizerOut: m.tokenizer, dispose: async () => {} };
+    const tok = await LlamaVocabTokenizer.open(o.base);
+    return { config: m.config, weights: m.weights, tokenizer: tok, tokenizerOut: m.tokenizerMetadata, dispose: () => tok.dispose() };
+  }
+  // Our own model: characters of the training data, with byte fallback for anything else.
+  const tok = CharTokenizer.fromCorpus(examples.flatMap((e) => [e.prompt, e.completion]));
+  const config = presetConfig(o.size ?? "tiny", tok.vocabSize);
+  return { config, weights: initWeights(config, o.seed), tokenizer: tok, tokenizerOut: tok, dispose: async () => {} };
+}
+
+async function resumeModel(dir: string): Promise<{ start: ModelStart; ck: ReturnType<typeof loadCheckpoint> }> {
+  const ck = loadCheckpoint(dir);
+  const m = ck.model;
+  if (m.tokenizer) return { ck, start: { config: m.config, weights: m.weights, tokenizer: m.tokenizer, tokenizerOut: m.tokenizer, dispose: async () => {} } };
+  const tok = await LlamaVocabTokenizer.open(join(dir, "model.gguf"));
+  return { ck, start: { config: m.config, weights: m.weights, tokenizer: tok, tokenizerOut: m.tokenizerMetadata, dispose: () => tok.dispose() } };
+}
+
+/** Settings that must not change when resuming (they shape the data stream or the model). */
+const FROZEN = ["data", "base", "size", "batch", "accumulation", "seqLen", "seed", "valFraction"] as const;
+
+/** Runs SFT; see {@link SftOptions}. Throws MathtuneError on bad input, divergence or native failure. */
+export async function runSft(options: SftOptions, hooks: SftHooks = {}): Promise<SftResult> {
+  const o = resolveSftOptions(options);
+  const emit = hooks.onEvent ?? (() => {});
+  const examples = readSftData(o.data);
+  const latest = latestCheckpoint(o.out);
+  if (latest && !o.resume) {
+    throw new MathtuneError(ErrorCode.usage, `${o.out} already holds a run (checkpoint at step ${latest.step})`, { hint: "pass --resume to continue it, or choose another --out folder" });
+  }
+  if (!latest && o.resume) throw new MathtuneError(ErrorCode.usage, `${o.out}: no checkpoint to resume from`, { hint: "run without --resume to start" });
+
+  let start: ModelStart;
+  let resumed: ReturnType<typeof loadCheckpoint> | undefined;
+  if (latest) {
+    const r = await resumeModel(latest.dir);
+    start = r.start;
+    resumed = r.ck;
+    const prev = resumed.state.run as Record<string, unknown>;
+    const now: Record<string, unknown> = { ...o, seqLen: o.seqLen ?? Math.min(512, start.config.contextLength) };
+    for (const k of FROZEN) {
+      if (JSON.stringify(prev[k] ?? null) !== JSON.stringify(now[k] ?? null)) {
+        await start.dispose();
+        throw new MathtuneError(ErrorCode.usage, `--resume: ${k} was ${JSON.stringify(prev[k])} in the run, now ${JSON.stringify(now[k])}`, {
+          hint: "resume with the same data and batch settings (steps, lr and intervals may change)",
+        });
+      }
+    }
+  } else {
+    start = await startModel(o, examples);
+  }
+
+  let backend: Backend;
+  try {
+    backend = Backend.create({ kind: o.device, threads: o.threads || undefined });
+  } catch (err) {
+    await start.dispose();
+    throw err;
+  }
+  let session: TrainSession | undefined;
+  try {
+    mkdirSync(o.out, { recursive: true });
+    const { config, tokenizer } = start;
+    const seqLen = o.seqLen ?? Math.min(512, config.contextLength);
+    const split = splitTrainVal(examples.length, o.valFraction, o.seed);
+    const encoded = encodeExamples(examples, tokenizer);
+    const trainEx: EncodedExample[] = split.train.map((i) => encoded[i]);
+    const valEx: EncodedExample[] = split.val.map((i) => encoded[i]);
+    const pad = tokenizer.eosId;
+    const pack = packRows(trainEx, trainEx.map((_, i) => i), seqLen, pad).stats;
+    if (pack.supervisedTokens === 0) {
+      throw new MathtuneError(ErrorCode.input, `${o.data}: no completion token fits in ${seqLen}-token rows`, { hint: "raise --seq-len or shorten the prompts" });
+    }
+    if (pack.truncated > 0) emit({ kind: "warning", message: `${pack.truncated} training examples are longer than ${seqLen + 1} tokens and were cut` });
+    const valBatches: Batch[] = validationBatches(valEx, seqLen, o.batch, config.vocabSize, pad);
+
+    session = new TrainSession({
+      config,
+      weights: start.weights,
+      batch: o.batch,
+      seqLen,
+      backend,
+      accumulation: o.accumulation,
+      clipNorm: o.clipNorm,
+      adamw: { weightDecay: o.weightDecay },
+    });
+    const stream = new BatchStream(trainEx, seqLen, o.batch, config.vocabSize, pad, o.seed);
+    let step = 0;
+    let valLoss: number | null = null;
+    if (resumed) {
+      session.setOptimizerState(resumed.optimizer);
+      stream.state = { ...resumed.state.stream };
+      step = resumed.state.step;
+      valLoss = resumed.state.valLoss ?? null;
+    }
+    const runRecord = { ...o, seqLen, threads: backend.threads };
+    writeFileAtomic(join(o.out, "config.json"), JSON.stringify({ run: runRecord, model: config }, null, 2) + "\n");
+    const metricsPath = join(o.out, "metrics.jsonl");
+    trimMetrics(metricsPath, step);
+
+    const table: Array<[string, string]> = [
+      ["model", o.base ? o.base : `${o.size} (new)`],
+      ["parameters", parameterCount(config).toLocaleString("en-US")],
+      ["layers / d_model / heads / kv heads / ffn", `${config.nLayers} / ${config.dModel} / ${config.nHeads} / ${config.nKvHeads} / ${config.ffnDim}`],
+      ["vocabulary", String(config.vocabSize)],
+      ["examples (train / validation)", `${trainEx.length} / ${valEx.length}`],
+      ["rows per epoch", String(pack.rows)],
+      ["batch x seq_len x accumulation", `${o.batch} x ${seqLen} x ${o.accumulation}`],
+      ["steps", resumed ? `${o.steps} (resuming at ${step})` : String(o.steps)],
+      ["lr / warmup / min ratio", `${o.lr} / ${o.warmup} / ${o.minLrRatio}`],
+      ["weight decay / clip", `${o.weightDecay} / ${o.clipNorm}`],
+      ["device / threads", `${backend.deviceName}${backend.kind === "cpu" ? ` (${cpuVariant()})` : ""} / ${backend.threads}`],
+      ["seed", String(o.seed)],
+    ];
+    emit({ kind: "start", table, startStep: step, steps: o.steps });
+
+    const evaluate = (): number | null => {
+      if (!session || valBatches.length === 0) return null;
+      let num = 0;
+      let den = 0;
+      for (const b of valBatches) {
+        if (b.supervised === 0) continue;
+        num += session.lossOf(b) * b.supervised;
+        den += b.supervised;
+      }
+      return den > 0 ? num / den : null;
+    };
+    const checkpoint = async (): Promise<string> => {
+      const s = session as TrainSession;
+      const state: CheckpointState = { step, stream: { ...stream.state }, run: runRecord, ...(valLoss !== null ? { valLoss } : {}) };
+      const dir = await saveCheckpoint(o.out, { config, tokenizer: start.tokenizerOut, weights: s.getWeights(), optimizer: s.getOptimizerState(), state });
+      emit({ kind: "checkpoint", step, dir });
+      return dir;
+    };
+
+    // A checkpoint at step 0 makes "the last good checkpoint" exist from the start.
+    let lastCheckpoint = resumed ? (latest as { dir: string }).dir : await checkpoint();
+    const tokensPerStep = session.tokensPerBatch * o.accumulation;
+    const t0 = performance.now();
+    let timedSteps = 0;
+    let loss = NaN;
+    let stopped = false;
+    while (step < o.steps) {
+      // Yield to the event loop once per step: signal handlers and IPC messages run only then.
+      await new Promise((r) => setImmediate(r));
+      if (hooks.shouldStop?.()) {
+        stopped = true;
+        break;
+      }
+      for (let k = 0; k < o.accumulation; k++) {
+        const l = session.microStep(stream.next());
+        if (!Number.isFinite(l)) {
+          throw new MathtuneError(ErrorCode.diverged, `training diverged: loss is ${l} at step ${step + 1}`, {
+            hint: `lower --lr (was ${o.lr}) or keep --clip on; the last good checkpoint is ${lastCheckpoint}`,
+          });
+        }
+      }
+      const lr = lrAt(step + 1, { lr: o.lr, steps: o.steps, warmup: o.warmup, minLrRatio: o.minLrRatio });
+      const r = session.step(lr);
+      if (!Number.isFinite(r.gradNorm)) {
+        throw new MathtuneError(ErrorCode.diverged, `training diverged: gradient norm is ${r.gradNorm} at step ${step + 1}`, {
+          hint: `lower --lr (was ${o.lr}); the last good checkpoint is ${lastCheckpoint}`,
+        });
+      }
+      step++;
+      timedSteps++;
+      loss = r.loss;
+      const elapsed = (performance.now() - t0) / 1000;
+      const tokensPerSec = (timedSteps * tokensPerStep) / elapsed;
+      emit({ kind: "step", step, steps: o.steps, loss: r.loss, lr, gradNorm: r.gradNorm, tokensPerSec, elapsedSec: elapsed });
+      const record: Record<string, number> = { step, loss: r.loss, lr, grad_norm: r.gradNorm, tokens_per_sec: Math.round(tokensPerSec) };
+      if (step % o.evalEvery === 0 || step === o.steps) {
+        const v = evaluate();
+        if (v !== null) {
+          valLoss = v;
+          record.val_loss = v;
+          emit({ kind: "eval", step, valLoss: v });
+        }
+      }
+      appendMetrics(metricsPath, record);
+      if (step % o.saveEvery === 0 || step === o.steps) lastCheckpoint = await checkpoint();
+      hooks.afterStep?.(step);
+    }
+    if (stopped && lastCheckpointStep(lastCheckpoint) !== step) lastCheckpoint = await checkpoint();
+    let modelPath: string | null = null;
+    if (!stopped) {
+      modelPath = join(o.out, "model.gguf");
+      await saveModelGguf(modelPath, { config, tokenizer: start.tokenizerOut, weights: session.getWeights() });
+    }
+    return { step, stopped, modelPath, loss, valLoss, checkpoint: lastCheckpoint };
+  } finally {
+    session?.dispose();
+    backend.dispose();
+    await start.dispose();
+  }
+}
+
+function lastCheckpointStep(dir: string): number {
+  const m = /checkpoint-(\d+)$/.exec(dir);
+  return m ? Number(m[1]) : -1;
+}
+
+function appendMetrics(path: string, record: Record<string, number>): void {
+  appendJsonl(path, [record]);
+}
+
+/** On resume, metrics after the checkpoint's step are dropped (those steps run again). */
+function trimMetrics(path: string, step: number): void {
+  if (!existsSync(path)) return;
+  repairJsonlTail(path);
+  const kept = readFileSync(path, "utf8")
+    .split("\n")
+    .filter((l) => {
+      if (l.trim() === "") return false;
+      try {
+        return (JSON.parse(l) as { step?: number }).step! <= step;
+      } catch {
+        return false;
+      }
+    });
+  writeFileAtomic(path, kept.map((l) => l + "\n").join(""));
+}

@@ -1,0 +1,127 @@
+// Golden test: next-token log-probabilities of the TypeScript/ggml forward pass against llama.cpp
+// (through node-llama-cpp) on the same GGUF file, for a random and a briefly trained model.
+// llama.cpp runs with an F32 KV cache here so that the comparison measures the model code, not
+// the cache's F16 rounding (which alone moves log-probs by up to ~5e-3 on large-activation models).
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Token } from "node-llama-cpp";
+import { Backend } from "../../src/engine/backend.js";
+import { TrainSession } from "../../src/train/session.js";
+import { encodeExamples, BatchStream } from "../../src/train/data.js";
+import { initWeights, saveModelGguf, type Weights } from "../../src/model/checkpoint.js";
+import { presetConfig, type LlamaConfig } from "../../src/model/config.js";
+import { CharTokenizer } from "../../src/model/tokenizer.js";
+import { getLlamaCpu } from "../../src/sample/llama.js";
+
+const dir = mkdtempSync(join(tmpdir(), "mathtune-golden-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const backend = Backend.create({ threads: 1 });
+const tok = CharTokenizer.ascii();
+const TEXT = "What is 12+35? Think step by step.\nAnswer: 47";
+
+function tsLogProbs(cfg: LlamaConfig, w: Weights, ids: number[]): Float64Array[] {
+  const s = new TrainSession({ config: cfg, weights: w, batch: 1, seqLen: ids.length, backend });
+  try {
+    const lg = s.logits(Int32Array.from(ids));
+    const V = cfg.vocabSize;
+    return ids.map((_, t) => {
+      let m = -Infinity;
+      for (let v = 0; v < V; v++) m = Math.max(m, lg[t * V + v]);
+      let z = 0;
+      for (let v = 0; v < V; v++) z += Math.exp(lg[t * V + v] - m);
+      const row = new Float64Array(V);
+      for (let v = 0; v < V; v++) row[v] = lg[t * V + v] - m - Math.log(z);
+      return row;
+    });
+  } finally {
+    s.dispose();
+  }
+}
+
+async function llamaCppLogProbs(path: string, ids: number[], vocab: number, f32Cache: boolean): Promise<Float64Array[]> {
+  const llama = await getLlamaCpu();
+  const model = await llama.loadModel({ modelPath: path });
+  try {
+    const ctx = await model.createContext({
+      contextSize: 128,
+      sequences: 1,
+      threads: 1,
+      ...(f32Cache ? { flashAttention: false, experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32" } : {}),
+    });
+    const seq = ctx.getSequence();
+    // topK 0 / topP 1 / minP 0: the full distribution, not the one left after truncation.
+    const out = await seq.controlledEvaluate(
+      ids.map((t) => [t as Token, { generateNext: { probabilities: true, options: { temperature: 1, topK: 0, topP: 1, minP: 0 } } }]),
+    );
+    await ctx.dispose();
+    return out.map((r, t) => {
+      const p = r?.next.probabilities;
+      assert.ok(p, `no probabilities at position ${t}`);
+      const row = new Float64Array(vocab);
+      for (let v = 0; v < vocab; v++) row[v] = Math.log(p.get(v as Token) ?? 0);
+      return row;
+    });
+  } finally {
+    await model.dispose();
+  }
+}
+
+async function compare(label: string, cfg: LlamaConfig, w: Weights, f32Cache = true): Promise<number> {
+  const path = join(dir, `${label}.gguf`);
+  await saveModelGguf(path, { config: cfg, tokenizer: tok, weights: w });
+  const ids = [tok.bosId, ...tok.encode(TEXT)];
+  const a = tsLogProbs(cfg, w, ids);
+  const b = await llamaCppLogProbs(path, ids, cfg.vocabSize, f32Cache);
+  let worst = 0;
+  for (let t = 0; t < ids.length; t++) for (let v = 0; v < cfg.vocabSize; v++) worst = Math.max(worst, Math.abs(a[t][v] - b[t][v]));
+  return worst;
+}
+
+// Grouped-query attention (4 query heads sharing 2 kv heads) and an untied output.
+const cfg = presetConfig("tiny", tok.vocabSize, { nKvHeads: 2 });
+
+test("random model: TS forward matches llama.cpp next-token log-probs within 1e-3", async (t) => {
+  const w = initWeights(cfg, 11);
+  // Scaled-up weights give peaked, position-dependent distributions rather than near-uniform ones.
+  for (const [k, v] of w) if (!k.endsWith("norm.weight")) for (let i = 0; i < v.length; i++) v[i] *= 5;
+  const worst = await compare("random", cfg, w);
+  t.diagnostic(`max abs log-prob difference: ${worst.toExponential(2)}`);
+  assert.ok(worst < 1e-3, `max abs log-prob difference ${worst}`);
+});
+
+test("random model at init scale, llama.cpp's default F16 KV cache: within 1e-3 too", async (t) => {
+  const worst = await compare("random-f16cache", cfg, initWeights(cfg, 13), false);
+  t.diagnostic(`max abs log-prob difference: ${worst.toExponential(2)}`);
+  assert.ok(worst < 1e-3, `max abs log-prob difference ${worst}`);
+});
+
+test("trained model: TS forward matches llama.cpp next-token log-probs within 1e-3", async (t) => {
+  const tied = { ...cfg, tiedOutput: true };
+  const s = new TrainSession({ config: tied, weights: initWeights(tied, 12), batch: 4, seqLen: 64, backend });
+  let w: Weights;
+  try {
+    const ex = encodeExamples(
+      Array.from({ length: 64 }, (_, i) => ({ prompt: `What is ${i}+${i % 7}? `, completion: `Answer: ${i + (i % 7)}` })),
+      tok,
+    );
+    const stream = new BatchStream(ex, 64, 4, tied.vocabSize, tok.eosId, 1);
+    let first = 0;
+    let last = 0;
+    for (let step = 0; step < 40; step++) {
+      s.microStep(stream.next());
+      const r = s.step(3e-3);
+      if (step === 0) first = r.loss;
+      last = r.loss;
+    }
+    assert.ok(last < first - 1, `training did not move the model (loss ${first} -> ${last})`);
+    w = s.getWeights();
+  } finally {
+    s.dispose();
+  }
+  const worst = await compare("trained", tied, w);
+  t.diagnostic(`max abs log-prob difference: ${worst.toExponential(2)}`);
+  assert.ok(worst < 1e-3, `max abs log-prob difference ${worst}`);
+});

@@ -1,0 +1,79 @@
+// Pure parts of training: packing, batches, the split, the schedule.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { BatchStream, makeBatch, packRows, splitTrainVal, type EncodedExample } from "../../src/train/data.js";
+import { lrAt } from "../../src/train/schedule.js";
+
+const exArb = fc.record({
+  prompt: fc.array(fc.integer({ min: 3, max: 40 }), { minLength: 1, maxLength: 12 }),
+  completion: fc.array(fc.integer({ min: 3, max: 40 }), { minLength: 1, maxLength: 12 }),
+});
+
+test("packing keeps every example whole (or cut at the row end) and supervises only completions", () => {
+  fc.assert(
+    fc.property(fc.array(exArb, { minLength: 1, maxLength: 30 }), fc.integer({ min: 4, max: 30 }), (examples: EncodedExample[], seqLen) => {
+      const { rows, stats } = packRows(examples, examples.map((_, i) => i), seqLen, 2);
+      let expectSup = 0;
+      let cut = 0;
+      for (const e of examples) {
+        const len = e.prompt.length + e.completion.length;
+        if (len > seqLen + 1) cut++;
+        expectSup += Math.max(0, Math.min(len, seqLen + 1) - Math.max(1, e.prompt.length));
+      }
+      assert.equal(stats.truncated, cut);
+      for (const r of rows) {
+        assert.equal(r.tokens.length, seqLen + 1);
+        assert.equal(r.supervised.length, seqLen + 1);
+      }
+      // Supervised targets: every completion token that fits, except a row's first token (never a target).
+      let sup = 0;
+      for (const r of rows) for (let t = 1; t <= seqLen; t++) if (r.supervised[t]) sup++;
+      assert.equal(sup, stats.supervisedTokens);
+      assert.ok(sup <= expectSup + examples.length);
+    }),
+    { numRuns: 200 },
+  );
+});
+
+test("a batch's weights average over its supervised targets and index the next token", () => {
+  const rows = packRows([{ prompt: [1, 10, 11], completion: [12, 2] }], [0], 6, 2).rows;
+  const b = makeBatch(rows, 6, 2, 50, 2);
+  assert.equal(b.supervised, 2);
+  assert.deepEqual(Array.from(b.tokens.slice(0, 6)), [1, 10, 11, 12, 2, 2]);
+  // Position 2 (token 11) predicts 12, position 3 predicts EOS (2): both supervised.
+  assert.deepEqual(Array.from(b.weight.slice(0, 6)), [0, 0, 0.5, 0.5, 0, 0]);
+  assert.equal(b.targetIndex[2], 2 * 50 + 12);
+  assert.equal(b.targetIndex[3], 3 * 50 + 2);
+  // The second row is padding.
+  assert.ok(b.weight.slice(6).every((w) => w === 0));
+});
+
+test("the batch stream is reproducible from its state", () => {
+  const ex: EncodedExample[] = Array.from({ length: 25 }, (_, i) => ({ prompt: [1, 3 + (i % 9)], completion: [4 + (i % 5), 2] }));
+  const a = new BatchStream(ex, 8, 3, 20, 2, 9);
+  const seq = Array.from({ length: 12 }, () => a.next());
+  const b = new BatchStream(ex, 8, 3, 20, 2, 9);
+  for (let i = 0; i < 5; i++) b.next();
+  const c = new BatchStream(ex, 8, 3, 20, 2, 9);
+  c.state = { ...b.state };
+  for (let i = 5; i < 12; i++) assert.deepEqual(c.next(), seq[i]);
+});
+
+test("train/validation split is a deterministic partition", () => {
+  const { train, val } = splitTrainVal(100, 0.1, 4);
+  assert.equal(val.length, 10);
+  assert.deepEqual([...train, ...val].sort((x, y) => x - y), Array.from({ length: 100 }, (_, i) => i));
+  assert.deepEqual(splitTrainVal(100, 0.1, 4), { train, val });
+  assert.notDeepEqual(splitTrainVal(100, 0.1, 5).val, val);
+  assert.equal(splitTrainVal(9, 0.5, 1).val.length, 0);
+});
+
+test("learning rate: linear warmup, cosine decay to the floor", () => {
+  const o = { lr: 1e-3, steps: 100, warmup: 10, minLrRatio: 0.1 };
+  assert.ok(Math.abs(lrAt(1, o) - 1e-4) < 1e-12);
+  assert.ok(Math.abs(lrAt(10, o) - 1e-3) < 1e-12);
+  assert.ok(Math.abs(lrAt(55, o) - 5.5e-4) < 1e-9);
+  assert.ok(Math.abs(lrAt(100, o) - 1e-4) < 1e-12);
+  for (let s = 11; s < 100; s++) assert.ok(lrAt(s + 1, o) <= lrAt(s, o));
+});
