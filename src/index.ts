@@ -18,7 +18,6 @@ export * from "./select/index.js";
 export * from "./metrics/index.js";
 export * from "./report/index.js";
 export { convertQwen, convertQwenRow, QwenRowSchema, type QwenImport, type QwenOptions, type QwenRow, type ScoreReduce } from "./data/qwen.js";
-export { buildEvaluatorData, type EvaluatorData, type EvaluatorDataOptions } from "./train/evaluator-data.js";
 export * as evaluatorLoss from "./train/evaluator-loss.js";
 export * from "./model/gguf.js";
 export * from "./model/tokenizer.js";
@@ -42,3 +41,8 @@ export { BatchStream, encodeExamples, packRows, makeBatch, attentionInputs, spli
 export { saveCheckpoint, loadCheckpoint, latestCheckpoint, type CheckpointState, type CheckpointData, type OptimizerState } from "./train/checkpoints.js";
 export { runSft, resolveSftOptions, readSftData, type SftOptions as SftTrainOptions, type SftResult as SftTrainResult, type SftEvent, type SftHooks } from "./train/sft.js";
 export { runSftInChild, type ChildRunOptions } from "./train/runner.js";
+export { buildEvaluatorData, labelTokens, parseLabelWords, encodeEvaluatorInput, packEvaluatorBatch, packSequencePairBatch, type SequencePairItem, type SequencePairBatch, type EvaluatorItem, type EvaluatorBatch, type EvaluatorBatchShape, type EvaluatorSlots, type EvaluatorData, type EvaluatorDataOptions, type EvaluatorLabelWords, type LabelTokens } from "./train/evaluator-data.js";
+export { evaluatorLoss as evaluatorLossGraph, labelReadout, newEvaluatorLossInputs, sequenceContrastiveLoss as sequenceContrastiveLossGraph, newSequenceContrastiveInputs, EVALUATOR_LOSS_KINDS, type EvaluatorLossKind, type TrainerLossKind, type EvaluatorLossOptions, type EvaluatorLossInputs, type LabelReadout, type SequenceContrastiveInputs } from "./train/evaluator-graph.js";
+export { runScoring, topKMembers, type ScoringRunOptions, type ScoringRunResult } from "./cli/score.js";
+export { runEvaluatorTraining, splitProblems, logScoresFromLogits, asCrossEntropyBatch, evaluatorSessionLoss, sequenceContrastiveSessionLoss, type SessionLossHook, type EvaluatorTrainOptions, type EvaluatorTrainResult } from "./train/evaluator.js";
+export { runMtsf, parseStages, type MtsfOptions, type MtsfResult, type MtsfStageKind } from "./train/mtsf.js";

@@ -16,6 +16,9 @@ const commands: Array<() => Promise<{ register: RegisterCommand }>> = [
   () => import("./serve.js"),
   () => import("./doctor.js"),
   () => import("./train.js"),
+  () => import("./train-evaluator.js"),
+  () => import("./score.js"),
+  () => import("./evaluator-data.js"),
 ];
 
 /** Builds the `mathtune` program with every command registered. */

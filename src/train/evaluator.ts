@@ -1,0 +1,548 @@
+/**
+ * The evaluator trainer (solution-cluster re-ranking): fine-tunes a generator GGUF to judge
+ * candidate solutions through the paper's template and label words, with the margin, softplus,
+ * cross-entropy or mixed loss (or the sequence-level contrastive baseline), and reports the
+ * evaluator's AUC on held-out problems.
+ *
+ * Data: graded samples → buildEvaluatorData (pairs for the pairwise losses, balanced labelled
+ * candidates for cross-entropy) → evaluator inputs (BOS + filled template + the label texts'
+ * shared prefix, see labelTokens) packed several per row (packEvaluatorBatch). The problems are
+ * split into training and held-out problems by seed before any example is built, so the held-out
+ * AUC measures problems the evaluator never saw.
+ *
+ * Cross-entropy on the label word is the masked next-token NLL at the label positions, so it runs
+ * on TrainSession's built-in loss; the pairwise losses and the contrastive baseline plug their
+ * graphs into the session through its `loss` option (evaluatorSessionLoss,
+ * sequenceContrastiveSessionLoss).
+ */
+import { fork } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import type { Problem, Sample } from "../data/records.js";
+import { Backend } from "../engine/backend.js";
+import { ErrorCode, MathtuneError } from "../errors.js";
+import { readProblems, readSamples } from "../metrics/samples.js";
+import { loadModelGguf, saveModelGguf, type Weights } from "../model/checkpoint.js";
+import type { LlamaConfig } from "../model/config.js";
+import type { GgufMetadata } from "../model/gguf.js";
+import { CharTokenizer, LlamaVocabTokenizer, type Tokenizer } from "../model/tokenizer.js";
+import { writeFileAtomic } from "../util/fs.js";
+import { appendJsonl, repairJsonlTail } from "../util/jsonl.js";
+import { Rng, hashString } from "../util/rng.js";
+import { latestCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointState } from "./checkpoints.js";
+import type { StreamState } from "./data.js";
+import {
+  buildEvaluatorData,
+  encodeEvaluatorInput,
+  labelTokens,
+  packEvaluatorBatch,
+  type EvaluatorBatch,
+  type EvaluatorItem,
+  type EvaluatorLabelWords,
+  type LabelTokens,
+  packSequencePairBatch,
+  type SequencePairBatch,
+  type SequencePairItem,
+} from "./evaluator-data.js";
+import {
+  EVALUATOR_LOSS_KINDS,
+  evaluatorLoss,
+  newEvaluatorLossInputs,
+  newSequenceContrastiveInputs,
+  sequenceContrastiveLoss,
+  type EvaluatorLossInputs,
+  type EvaluatorLossOptions,
+  type SequenceContrastiveInputs,
+  type TrainerLossKind,
+} from "./evaluator-graph.js";
+import { setF32, setI32 } from "../engine/tensor.js";
+import { auc, logScore } from "./evaluator-loss.js";
+import { lrAt, validateSchedule } from "./schedule.js";
+import { TrainSession, type SessionLoss } from "./session.js";
+import { EVALUATOR_LABELS, generatorPrompt } from "../data/prompts.js";
+
+/** Options of {@link runEvaluatorTraining}; every field has a default except the files. */
+export interface EvaluatorTrainOptions {
+  /** The generator GGUF to fine-tune into an evaluator. */
+  base: string;
+  /** Graded samples (with `correct`) of the training problems. */
+  samples: string;
+  /** Problems file of the samples. */
+  problems: string;
+  /** Run folder: checkpoints, model.gguf, metrics.jsonl, config.json. */
+  out: string;
+  /** Defaults to "margin". */
+  loss?: TrainerLossKind;
+  /** Margin λ of margin / softplus / seq-contrastive. Defaults to 1. */
+  lambda?: number;
+  /** Weight of the per-token MLE in seq-contrastive. Defaults to 1. */
+  alpha?: number;
+  /** Mix weights. Defaults to { margin: 1, ce: 1 }. */
+  mix?: { margin: number; ce: number };
+  /** Label words. Defaults to correct / incorrect. */
+  labels?: EvaluatorLabelWords;
+  /** Examples per training problem. Defaults to 10. */
+  perProblem?: number;
+  /** Optimizer steps. Defaults to 200. */
+  steps?: number;
+  /** Rows per batch. Defaults to 8. */
+  batch?: number;
+  /** Pairs (or candidates per class) per batch at most. Defaults to 2 × batch. */
+  slots?: number;
+  /** Tokens per row. Defaults to the model context, at most 512. */
+  seqLen?: number;
+  /** Peak learning rate. Defaults to 1e-4. */
+  lr?: number;
+  /** Warmup steps. Defaults to 10% of steps, at most 100. */
+  warmup?: number;
+  /** Defaults to 0.1. */
+  minLrRatio?: number;
+  /** Defaults to 0.1. */
+  weightDecay?: number;
+  /** Defaults to 1. */
+  clipNorm?: number;
+  /** CPU threads. Defaults to the backend's choice. */
+  threads?: number;
+  /** Seed of the example choice, the order and the problem split. Defaults to 1. */
+  seed?: number;
+  /** Fraction of problems held out for the AUC. Defaults to 0.1. */
+  valFraction?: number;
+  /** Steps between held-out AUC evaluations. Defaults to steps / 5. */
+  evalEvery?: number;
+  /** Steps between checkpoints. Defaults to evalEvery. */
+  saveEvery?: number;
+  /** Continue the run in `out`. Defaults to false. */
+  resume?: boolean;
+  /** Called with a warning about the setup (e.g. a saturated S under the margin loss). */
+  onWarning?: (message: string) => void;
+  /** Called after each optimizer step (with the held-out AUC on evaluation steps). */
+  onStep?: (r: { step: number; steps: number; loss: number; valAuc?: number }) => void;
+}
+
+/** What a finished run reports. */
+export interface EvaluatorTrainResult {
+  step: number;
+  loss: number;
+  /** Held-out AUC of S (correct vs incorrect candidates of the held-out problems); null without held-out data. */
+  valAuc: number | null;
+  /** AUC of the base model before training, on the same held-out candidates. */
+  baseAuc: number | null;
+  modelPath: string;
+  stats: { trainItems: number; valCandidates: number; tooLong: number; trainProblems: number; valProblems: number };
+}
+
+/** Splits problem ids into training and held-out ones, deterministically by seed (sorted ids, then shuffled). */
+export function splitProblems(ids: readonly string[], fraction: number, seed: number): { train: Set<string>; val: Set<string> } {
+  const sorted = [...ids].sort();
+  const order = new Rng((seed ^ hashString("evaluator-split")) >>> 0).shuffle(sorted.map((_, i) => i));
+  const nVal = fraction <= 0 || sorted.length < 2 ? 0 : Math.max(1, Math.round(sorted.length * fraction));
+  const val = new Set(order.slice(0, nVal).map((i) => sorted[i]));
+  return { train: new Set(sorted.filter((id) => !val.has(id))), val };
+}
+
+/**
+ * log S of each packed candidate from forward-pass logits [vocab × T·B] (vocab fastest), in
+ * the batch's candidate order: log S = -softplus(l_i - l_c) at the label position.
+ */
+export function logScoresFromLogits(logits: Float32Array, batch: Pick<EvaluatorBatch, "labelPositions">, vocabSize: number, labels: LabelTokens): number[] {
+  return batch.labelPositions.map(({ position }) => logScore(logits[position * vocabSize + labels.positive], logits[position * vocabSize + labels.negative]));
+}
+
+/** Fills the next-token loss fields so TrainSession's masked NLL is the label cross-entropy. */
+export function asCrossEntropyBatch(b: EvaluatorBatch, vocabSize: number, labels: LabelTokens): EvaluatorBatch {
+  const n = b.labelPositions.length;
+  for (const { position, label } of b.labelPositions) {
+    b.targetIndex[position] = position * vocabSize + (label ? labels.positive : labels.negative);
+    b.weight[position] = 1 / n;
+  }
+  b.supervised = n;
+  return b;
+}
+
+/** The session's pluggable loss (TrainSession's `loss` option), under the name this module exports. */
+export type SessionLossHook = SessionLoss;
+
+/** The evaluator losses (margin, softplus, ce, mix) as a session loss over {@link EvaluatorBatch}es of `slots` slots. */
+export function evaluatorSessionLoss(options: EvaluatorLossOptions, slots: number): SessionLossHook {
+  let inputs: EvaluatorLossInputs | undefined;
+  const need = (): EvaluatorLossInputs => {
+    if (!inputs) throw new MathtuneError(ErrorCode.native, "evaluator loss used before its inputs were created");
+    return inputs;
+  };
+  return {
+    createInputs(ctx) {
+      inputs = newEvaluatorLossInputs(ctx, slots);
+    },
+    build(tape, logits) {
+      return evaluatorLoss(tape, logits, need(), options);
+    },
+    feed(batch) {
+      const e = (batch as Partial<EvaluatorBatch>).evaluator;
+      if (!e) throw new MathtuneError(ErrorCode.native, "the evaluator loss needs evaluator batches (packEvaluatorBatch)");
+      const i = need();
+      if (e.posPositive.length !== i.slots) throw new MathtuneError(ErrorCode.native, `batch has ${e.posPositive.length} slots, the graph ${i.slots}`);
+      setI32(i.posPositive, e.posPositive);
+      setI32(i.posNegative, e.posNegative);
+      setI32(i.pickCorrect, e.pickCorrect);
+      setI32(i.pickIncorrect, e.pickIncorrect);
+      setF32(i.pairWeight, e.pairWeight);
+      setF32(i.ceWeightPositive, e.ceWeightPositive);
+      setF32(i.ceWeightNegative, e.ceWeightNegative);
+    },
+  };
+}
+
+/** The sequence-level contrastive baseline as a session loss over {@link SequencePairBatch}es of `pairs` pairs. */
+export function sequenceContrastiveSessionLoss(options: { lambda?: number; alpha?: number }, pairs: number): SessionLossHook {
+  let inputs: SequenceContrastiveInputs | undefined;
+  const need = (): SequenceContrastiveInputs => {
+    if (!inputs) throw new MathtuneError(ErrorCode.native, "contrastive loss used before its inputs were created");
+    return inputs;
+  };
+  return {
+    createInputs(ctx, shape) {
+      inputs = newSequenceContrastiveInputs(ctx, shape.seqLen * shape.batch, pairs);
+    },
+    build(tape, logits) {
+      return sequenceContrastiveLoss(tape, logits, need(), options);
+    },
+    feed(batch) {
+      const b = batch as Partial<SequencePairBatch>;
+      if (!b.sequence || !b.targetIndex) throw new MathtuneError(ErrorCode.native, "the contrastive loss needs sequence-pair batches (packSequencePairBatch)");
+      const i = need();
+      setI32(i.targetIndex, b.targetIndex);
+      setF32(i.selectPositive, b.sequence.selectPositive);
+      setF32(i.selectNegative, b.sequence.selectNegative);
+      setF32(i.pairWeight, b.sequence.pairWeight);
+      setF32(i.mleWeight, b.sequence.mleWeight);
+    },
+  };
+}
+
+interface ModelStart {
+  config: LlamaConfig;
+  weights: Weights;
+  tokenizer: Tokenizer;
+  tokenizerOut: CharTokenizer | GgufMetadata;
+  dispose: () => Promise<void>;
+}
+
+async function openModel(path: string, weights?: Weights): Promise<ModelStart> {
+  const m = loadModelGguf(path);
+  const w = weights ?? m.weights;
+  if (m.tokenizer) return { config: m.config, weights: w, tokenizer: m.tokenizer, tokenizerOut: m.tokenizer, dispose: async () => {} };
+  const tok = await LlamaVocabTokenizer.open(path);
+  return { config: m.config, weights: w, tokenizer: tok, tokenizerOut: m.tokenizerMetadata, dispose: () => tok.dispose() };
+}
+
+/** Settings a resumed run must share with the original (they shape the data or the model). */
+const FROZEN = ["base", "samples", "problems", "loss", "labels", "perProblem", "batch", "slots", "seqLen", "seed", "valFraction"] as const;
+
+/** Encoded held-out candidates: every distinct graded candidate of the held-out problems. */
+function heldOutCandidates(problems: ReadonlyMap<string, Problem>, samples: readonly Sample[], val: Set<string>, encode: (p: Problem, text: string) => number[] | null) {
+  const out: Array<{ ids: number[]; label: boolean }> = [];
+  let tooLong = 0;
+  const seen = new Set<string>();
+  for (const s of samples) {
+    if (!val.has(s.problem_id) || s.correct === undefined || s.greedy === true) continue;
+    const key = `${s.problem_id}\u0000${s.text}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const ids = encode(problems.get(s.problem_id)!, s.text);
+    if (ids === null) tooLong++;
+    else out.push({ ids, label: s.correct });
+  }
+  return { candidates: out, tooLong };
+}
+
+/** Trains an evaluator; see the file comment. */
+export async function runEvaluatorTraining(options: EvaluatorTrainOptions): Promise<EvaluatorTrainResult> {
+  const steps = options.steps ?? 200;
+  const o = {
+    loss: options.loss ?? "margin",
+    lambda: options.lambda ?? 1,
+    alpha: options.alpha ?? 1,
+    mix: options.mix ?? { margin: 1, ce: 1 },
+    labels: options.labels ?? { ...EVALUATOR_LABELS },
+    perProblem: options.perProblem ?? 10,
+    steps,
+    batch: options.batch ?? 8,
+    lr: options.lr ?? 1e-4,
+    warmup: options.warmup ?? Math.min(100, Math.floor(steps / 10)),
+    minLrRatio: options.minLrRatio ?? 0.1,
+    weightDecay: options.weightDecay ?? 0.1,
+    clipNorm: options.clipNorm ?? 1,
+    seed: options.seed ?? 1,
+    valFraction: options.valFraction ?? 0.1,
+    evalEvery: options.evalEvery ?? Math.max(1, Math.floor(steps / 5)),
+    base: options.base,
+    samples: options.samples,
+    problems: options.problems,
+    out: options.out,
+  };
+  const slots = options.slots ?? 2 * o.batch;
+  const saveEvery = options.saveEvery ?? o.evalEvery;
+  if (!EVALUATOR_LOSS_KINDS.includes(o.loss)) throw new MathtuneError(ErrorCode.usage, `--loss must be one of ${EVALUATOR_LOSS_KINDS.join(", ")} (got ${o.loss})`);
+  validateSchedule({ lr: o.lr, steps: o.steps, warmup: o.warmup, minLrRatio: o.minLrRatio });
+  for (const [k, v] of [["batch", o.batch], ["slots", slots], ["perProblem", o.perProblem], ["evalEvery", o.evalEvery], ["saveEvery", saveEvery]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new MathtuneError(ErrorCode.usage, `${k} must be a positive integer (got ${v})`);
+  }
+
+  const problems = readProblems(o.problems);
+  const samples = readSamples(o.samples).map((s) => s.sample);
+  const latest = latestCheckpoint(o.out);
+  if (latest && !options.resume) {
+    throw new MathtuneError(ErrorCode.usage, `${o.out} already holds a run (checkpoint at step ${latest.step})`, { hint: "pass --resume to continue it, or choose another --out folder" });
+  }
+  if (!latest && options.resume) throw new MathtuneError(ErrorCode.usage, `${o.out}: no checkpoint to resume from`, { hint: "run without --resume to start" });
+  const resumed = latest ? loadCheckpoint(latest.dir) : undefined;
+  const start = await openModel(o.base, resumed?.model.weights);
+  const backend = Backend.create({ threads: options.threads });
+  let session: TrainSession | undefined;
+  try {
+    const { config, tokenizer } = start;
+    const V = config.vocabSize;
+    // The template alone is about 95 characters: rows shorter than 256 tokens would leave little
+    // room for problem and solution, whatever context the generator was trained with.
+    const seqLen = options.seqLen ?? Math.min(512, Math.max(256, config.contextLength));
+    // The evaluator sees inputs up to seqLen tokens; its GGUF says so, so that llama.cpp opens a
+    // context that fits them.
+    const outConfig: LlamaConfig = { ...config, contextLength: Math.max(config.contextLength, seqLen) };
+    const run = { ...o, slots, seqLen, saveEvery };
+    if (resumed) {
+      const prev = resumed.state.run;
+      for (const k of FROZEN) {
+        if (JSON.stringify(prev[k] ?? null) !== JSON.stringify(run[k] ?? null)) {
+          throw new MathtuneError(ErrorCode.usage, `--resume: ${k} was ${JSON.stringify(prev[k])} in the run, now ${JSON.stringify(run[k])}`, {
+            hint: "resume with the same data, loss and batch settings (steps, lr and intervals may change)",
+          });
+        }
+      }
+    }
+    const labels = labelTokens((t) => tokenizer.encode(t), o.labels);
+    let tooLong = 0;
+    const encode = (p: Problem, text: string): number[] | null => {
+      const ids = encodeEvaluatorInput(tokenizer, labels, p.problem, text);
+      return ids.length > seqLen ? null : ids;
+    };
+
+    const split = splitProblems([...problems.keys()], o.valFraction, o.seed);
+    const trainProblems = new Map([...problems].filter(([id]) => split.train.has(id)));
+    const data = buildEvaluatorData(trainProblems, samples.filter((s) => split.train.has(s.problem_id)), { perProblem: o.perProblem, seed: o.seed });
+    const problemOf = (id: string | undefined): Problem => {
+      const p = id === undefined ? undefined : problems.get(id);
+      if (!p) throw new MathtuneError(ErrorCode.native, `evaluator example for unknown problem ${JSON.stringify(id)}`);
+      return p;
+    };
+    // Training items: labelled candidates (ce), template pairs (margin, softplus, mix), or
+    // generator-prompt pairs (seq-contrastive).
+    const items: EvaluatorItem[] = [];
+    const seqItems: SequencePairItem[] = [];
+    if (o.loss === "ce") {
+      for (const r of data.pointwise) {
+        const ids = encode(problemOf(r.problem_id), r.completion);
+        if (ids === null) tooLong++;
+        else items.push(r.label ? { positive: ids, negative: null } : { positive: null, negative: ids });
+      }
+    } else if (o.loss === "seq-contrastive") {
+      for (const r of data.pairwise) {
+        const prompt = [...(tokenizer.bosId >= 0 ? [tokenizer.bosId] : []), ...tokenizer.encode(generatorPrompt(problemOf(r.problem_id).problem))];
+        const positive = [...tokenizer.encode(r.chosen), tokenizer.eosId];
+        const negative = [...tokenizer.encode(r.rejected), tokenizer.eosId];
+        if (prompt.length + Math.max(positive.length, negative.length) > seqLen) tooLong++;
+        else seqItems.push({ prompt, positive, negative });
+      }
+    } else {
+      for (const r of data.pairwise) {
+        const pos = encode(problemOf(r.problem_id), r.chosen);
+        const neg = encode(problemOf(r.problem_id), r.rejected);
+        if (pos === null || neg === null) tooLong++;
+        else items.push({ positive: pos, negative: neg });
+      }
+    }
+    const nItems = o.loss === "seq-contrastive" ? seqItems.length : items.length;
+    if (nItems === 0) {
+      throw new MathtuneError(ErrorCode.input, `${o.samples}: no evaluator training example (${data.stats.mixedProblems} problems have both correct and incorrect samples; ${tooLong} examples longer than ${seqLen} tokens)`, {
+        hint: "sample more candidates per problem, or raise --seq-len",
+      });
+    }
+    const held = heldOutCandidates(problems, samples, split.val, encode);
+    tooLong += held.tooLong;
+
+    const hook =
+      o.loss === "ce"
+        ? null
+        : o.loss === "seq-contrastive"
+          ? sequenceContrastiveSessionLoss({ lambda: o.lambda, alpha: o.alpha }, slots)
+          : evaluatorSessionLoss({ kind: o.loss, lambda: o.lambda, mix: o.mix }, slots);
+    session = new TrainSession({ config, weights: start.weights, batch: o.batch, seqLen, backend, clipNorm: o.clipNorm, adamw: { weightDecay: o.weightDecay }, ...(hook ? { loss: hook } : {}) });
+    const s = session;
+    const shape = { seqLen, batch: o.batch, slots, vocabSize: V };
+
+    // Items in an order that is a pure function of (seed, epoch); the position is two integers.
+    let stream: StreamState = { epoch: 0, row: 0 };
+    let order: number[] = [];
+    let orderEpoch = -1;
+    const pack = (idx: number[]): EvaluatorBatch | SequencePairBatch => {
+      if (o.loss === "seq-contrastive") return packSequencePairBatch(idx.map((i) => seqItems[i]), { seqLen, batch: o.batch, pairs: slots, vocabSize: V });
+      const b = packEvaluatorBatch(idx.map((i) => items[i]), shape, labels);
+      return o.loss === "ce" ? asCrossEntropyBatch(b, V, labels) : b;
+    };
+    const nextBatch = (): EvaluatorBatch | SequencePairBatch => {
+      for (;;) {
+        if (orderEpoch !== stream.epoch) {
+          order = new Rng((o.seed * 1000003 + stream.epoch * 7919) >>> 0).shuffle(Array.from({ length: nItems }, (_, i) => i));
+          orderEpoch = stream.epoch;
+        }
+        if (stream.row >= order.length) {
+          stream = { epoch: stream.epoch + 1, row: 0 };
+          continue;
+        }
+        const b = pack(order.slice(stream.row, stream.row + 4 * slots));
+        if (b.items === 0) throw new MathtuneError(ErrorCode.usage, `an evaluator example does not fit a batch of ${o.batch} rows of ${seqLen} tokens`);
+        stream = { epoch: stream.epoch, row: stream.row + b.items };
+        return b;
+      }
+    };
+    // Fraction of held-out candidates whose S is saturated at 1 (log S above -1e-4): there
+    // d log S / d(l_c - l_i) = 1 - S vanishes, and so does the margin loss's gradient.
+    let saturated = 0;
+    const heldOutAuc = (): number | null => {
+      if (held.candidates.length === 0) return null;
+      const scores: number[] = [];
+      const ys: boolean[] = [];
+      for (let i = 0; i < held.candidates.length; ) {
+        const chunk = held.candidates.slice(i, i + 4 * slots).map((c) => (c.label ? { positive: c.ids, negative: null } : { positive: null, negative: c.ids }));
+        const b = packEvaluatorBatch(chunk, shape, labels);
+        const ls = logScoresFromLogits(s.logits(b.tokens, { positions: b.positions, mask: b.mask }), b, V, labels);
+        ls.forEach((x, k) => {
+          scores.push(x);
+          ys.push(b.labelPositions[k].label);
+        });
+        i += b.items;
+      }
+      saturated = scores.filter((x) => x > -1e-4).length / scores.length;
+      return auc(scores, ys);
+    };
+
+    // The margin and softplus losses have (almost) no gradient where S is saturated; a run can
+    // start there or fall into it (every S driven to 1, the hinge stuck at λ).
+    let warned = false;
+    const warnIfSaturated = (when: string): void => {
+      if (warned || (o.loss !== "margin" && o.loss !== "softplus") || saturated <= 0.5) return;
+      warned = true;
+      options.onWarning?.(
+        `S is saturated (within 1e-4 of 1) for ${(100 * saturated).toFixed(0)}% of the held-out candidates ${when}: ` +
+          `the ${o.loss} loss gets almost no gradient there; --loss mix (margin + cross-entropy), a lower --lr, or starting from a cross-entropy evaluator avoids this`,
+      );
+    };
+    let step = 0;
+    let valAuc: number | null = null;
+    let baseAuc: number | null = null;
+    if (resumed) {
+      session.setOptimizerState(resumed.optimizer);
+      stream = { ...resumed.state.stream };
+      step = resumed.state.step;
+      const r = resumed.state.run;
+      baseAuc = typeof r.baseAuc === "number" ? r.baseAuc : null;
+    } else {
+      baseAuc = heldOutAuc();
+      warnIfSaturated("under the base model");
+    }
+    mkdirSync(o.out, { recursive: true });
+    writeFileAtomic(join(o.out, "config.json"), JSON.stringify({ run, model: config, data: data.stats, items: nItems, heldOut: held.candidates.length, tooLong }, null, 2) + "\n");
+    const metricsPath = join(o.out, "metrics.jsonl");
+    if (resumed && existsSync(metricsPath)) {
+      // Steps after the checkpoint run again: drop their old records (and a line cut off by a crash).
+      repairJsonlTail(metricsPath);
+      const kept = readFileSync(metricsPath, "utf8").split("\n").filter((l) => l.trim() !== "" && (JSON.parse(l) as { step: number }).step <= step);
+      writeFileAtomic(metricsPath, kept.map((l) => `${l}\n`).join(""));
+    }
+    const checkpoint = async (): Promise<void> => {
+      const state: CheckpointState = { step, stream: { ...stream }, run: { ...run, baseAuc, valAuc } };
+      await saveCheckpoint(o.out, { config: outConfig, tokenizer: start.tokenizerOut, weights: s.getWeights(), optimizer: s.getOptimizerState(), state });
+    };
+    if (!resumed) await checkpoint();
+    let loss = NaN;
+    while (step < o.steps) {
+      const l = s.microStep(nextBatch());
+      if (!Number.isFinite(l)) throw new MathtuneError(ErrorCode.diverged, `training diverged: loss is ${l} at step ${step + 1}`, { hint: `lower --lr (was ${o.lr})` });
+      const lr = lrAt(step + 1, { lr: o.lr, steps: o.steps, warmup: o.warmup, minLrRatio: o.minLrRatio });
+      const r = s.step(lr);
+      step++;
+      loss = r.loss;
+      const record: Record<string, number> = { step, loss: r.loss, lr, grad_norm: r.gradNorm };
+      if (step % o.evalEvery === 0 || step === o.steps) {
+        const a = heldOutAuc();
+        if (a !== null) record.val_auc = valAuc = a;
+        warnIfSaturated(`at step ${step}`);
+      }
+      appendJsonl(metricsPath, [record]);
+      options.onStep?.({ step, steps: o.steps, loss: r.loss, ...(record.val_auc !== undefined ? { valAuc: record.val_auc } : {}) });
+      if (step % saveEvery === 0 || step === o.steps) await checkpoint();
+    }
+    const modelPath = join(o.out, "model.gguf");
+    await saveModelGguf(modelPath, { config: outConfig, tokenizer: start.tokenizerOut, weights: s.getWeights() });
+    return {
+      step,
+      loss,
+      valAuc,
+      baseAuc,
+      modelPath,
+      stats: { trainItems: nItems, valCandidates: held.candidates.length, tooLong, trainProblems: split.train.size, valProblems: split.val.size },
+    };
+  } finally {
+    session?.dispose();
+    backend.dispose();
+    await start.dispose();
+  }
+}
+
+/** Messages of the evaluator-training child process to its parent. */
+export type EvaluatorWorkerMessage =
+  | { type: "step"; step: number; steps: number; loss: number; valAuc?: number }
+  | { type: "warning"; message: string }
+  | { type: "done"; result: EvaluatorTrainResult }
+  | { type: "error"; code: string; message: string; hint?: string };
+
+/**
+ * Runs {@link runEvaluatorTraining} in a child process, so that a native abort (GGML_ASSERT) ends
+ * the child, not the caller, and comes back as a MathtuneError naming the last step.
+ */
+export function runEvaluatorInChild(options: EvaluatorTrainOptions): Promise<EvaluatorTrainResult> {
+  const { onStep, onWarning, ...serializable } = options;
+  const worker = fileURLToPath(import.meta.url).replace(/evaluator\.(ts|js)$/, (_m, ext: string) => `evaluator-worker.${ext}`);
+  return new Promise((resolve, reject) => {
+    const child = fork(worker, [], { stdio: ["ignore", "inherit", "pipe", "ipc"] });
+    let stderrTail = "";
+    child.stderr?.on("data", (chunk: Buffer) => {
+      const text = chunk.toString("utf8");
+      process.stderr.write(text);
+      stderrTail = (stderrTail + text).slice(-4000);
+    });
+    let result: EvaluatorTrainResult | undefined;
+    let failure: MathtuneError | undefined;
+    let lastStep = 0;
+    child.on("message", (m: EvaluatorWorkerMessage) => {
+      if (m.type === "step") {
+        lastStep = m.step;
+        onStep?.({ step: m.step, steps: m.steps, loss: m.loss, ...(m.valAuc !== undefined ? { valAuc: m.valAuc } : {}) });
+      } else if (m.type === "warning") onWarning?.(m.message);
+      else if (m.type === "done") result = m.result;
+      else failure = new MathtuneError(m.code, m.message, m.hint ? { hint: m.hint } : {});
+    });
+    child.on("error", (err) => reject(new MathtuneError(ErrorCode.native, `cannot start the training process: ${err.message}`, { cause: err })));
+    child.on("exit", (code, signal) => {
+      if (failure) return reject(failure);
+      if (result && code === 0) return resolve(result);
+      const native = /GGML_ASSERT[^\n]*/.exec(stderrTail)?.[0];
+      reject(
+        new MathtuneError(ErrorCode.native, `the evaluator training process ${signal ? `was killed by ${signal}` : `exited with code ${code}`} after step ${lastStep}${native ? `: ${native.trim()}` : ""}`, {
+          hint: `continue from the last checkpoint in ${options.out} with --resume`,
+        }),
+      );
+    });
+    child.send({ type: "start", options: serializable });
+  });
+}

@@ -1,0 +1,233 @@
+// The evaluator score S on a real GGUF model, three ways that must agree: the trainer's forward
+// pass (TrainSession logits on packed evaluator batches), the sampler's scoring path
+// (node-llama-cpp through LocalModel + evaluatorScore), and `runScoring` (the score command).
+// Then a short cross-entropy evaluator training run that must learn a visible feature.
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Backend } from "../../src/engine/backend.js";
+import { initWeights, saveModelGguf, type Weights } from "../../src/model/checkpoint.js";
+import { presetConfig } from "../../src/model/config.js";
+import { CharTokenizer } from "../../src/model/tokenizer.js";
+import { evaluatorPrompt } from "../../src/data/prompts.js";
+import type { Problem, Sample } from "../../src/data/records.js";
+import { LocalModel } from "../../src/sample/local.js";
+import { evaluatorScore } from "../../src/sample/scoring.js";
+import { TrainSession } from "../../src/train/session.js";
+import { encodeEvaluatorInput, labelTokens, packEvaluatorBatch } from "../../src/train/evaluator-data.js";
+import { logScoresFromLogits, runEvaluatorTraining } from "../../src/train/evaluator.js";
+import { runScoring } from "../../src/cli/score.js";
+import { exactEquivalence } from "../../src/select/cluster.js";
+import type { LocatedSample } from "../../src/metrics/samples.js";
+
+const dir = mkdtempSync(join(tmpdir(), "mathtune-evaluator-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const tok = CharTokenizer.ascii();
+const cfg = presetConfig("tiny", tok.vocabSize, { contextLength: 256 });
+const labels = labelTokens((t) => tok.encode(t), { positive: "correct", negative: "incorrect" });
+
+function scaledWeights(seed: number, scale: number): Weights {
+  const w = initWeights(cfg, seed);
+  // Larger weights give S values spread over (0, 1) rather than all near 1/2.
+  for (const [k, v] of w) if (!k.endsWith("norm.weight")) for (let i = 0; i < v.length; i++) v[i] *= scale;
+  return w;
+}
+
+const CANDIDATES: Array<[string, string]> = [
+  ["What is 2+3?", "2+3=5. The answer is 5."],
+  ["What is 2+3?", "2+3=6. The answer is 6."],
+  ["Solve x-4=1.", "x=5"],
+  ["Solve x-4=1.", "Add 4: x = 5, so \\boxed{5}."],
+  ["Is 7 prime?", "Yes: 7 has no divisor but 1 and 7."],
+  ["Is 7 prime?", "No."],
+  ["What is 10/4?", "10/4 = 5/2"],
+];
+
+let modelPath = "";
+async function model(): Promise<string> {
+  if (modelPath) return modelPath;
+  modelPath = join(dir, "eval.gguf");
+  await saveModelGguf(modelPath, { config: cfg, tokenizer: tok, weights: scaledWeights(5, 4) });
+  return modelPath;
+}
+
+test("S from the trainer's forward pass equals S from the sampler's scoring path within 1e-3", async (t) => {
+  const path = await model();
+  const backend = Backend.create({ threads: 1 });
+  const seqLen = 256;
+  const session = new TrainSession({ config: cfg, weights: scaledWeights(5, 4), batch: 4, seqLen, backend });
+  let trainer: number[];
+  try {
+    // Several candidates share a row, as in training: the mask keeps each one on its own.
+    const items = CANDIDATES.map(([p, s], i) => {
+      const ids = encodeEvaluatorInput(tok, labels, p, s);
+      return i % 2 === 0 ? { positive: ids, negative: null } : { positive: null, negative: ids };
+    });
+    const b = packEvaluatorBatch(items, { seqLen, batch: 4, slots: 8, vocabSize: cfg.vocabSize }, labels);
+    assert.equal(b.items, CANDIDATES.length);
+    assert.ok(b.labelPositions.some((l) => l.position % seqLen > 150), "some candidate sits after another in its row");
+    const ls = logScoresFromLogits(session.logits(b.tokens, { positions: b.positions, mask: b.mask }), b, cfg.vocabSize, labels);
+    // labelPositions are in packing order: + and - sides alternate here as the items do.
+    trainer = ls.map((x) => Math.exp(x));
+  } finally {
+    session.dispose();
+    backend.dispose();
+  }
+  const local = await LocalModel.open(path, { threads: 1, parallel: 4 });
+  try {
+    let worst = 0;
+    const sampler: number[] = [];
+    for (const [i, [p, s]] of CANDIDATES.entries()) {
+      const r = await evaluatorScore(local, evaluatorPrompt(p, s));
+      sampler.push(r.score);
+      worst = Math.max(worst, Math.abs(r.score - trainer[i]));
+    }
+    t.diagnostic(`S (trainer): ${trainer.map((x) => x.toFixed(4)).join(" ")}`);
+    t.diagnostic(`S (sampler): ${sampler.map((x) => x.toFixed(4)).join(" ")}; max |diff| ${worst.toExponential(2)}`);
+    assert.ok(Math.max(...sampler) - Math.min(...sampler) > 0.05, "S values are spread enough for the comparison to mean something");
+    assert.ok(worst < 1e-3, `max |S difference| ${worst}`);
+  } finally {
+    await local.close();
+  }
+});
+
+function located(samples: Sample[], file: string): LocatedSample[] {
+  return samples.map((sample, i) => ({ sample, file, line: i + 1 }));
+}
+
+test("runScoring: every sample or only the top-K clusters, calls counted, resumable by problem", async () => {
+  const path = await model();
+  const problems = new Map<string, Problem>([
+    ["p1", { id: "p1", problem: "What is 2+3?", answer: "5" }],
+    ["p2", { id: "p2", problem: "Solve x-4=1.", answer: "5" }],
+  ]);
+  // p1: answers 5,5,5,6,6,7 -> clusters {0,1,2} {3,4} {5}; p2: 5,5,4 -> {0,1} {2}.
+  const answers: Record<string, string[]> = { p1: ["5", "5", "5", "6", "6", "7"], p2: ["5", "5", "4"] };
+  const samples: Sample[] = [];
+  for (const [id, as] of Object.entries(answers)) as.forEach((a, i) => samples.push({ problem_id: id, sample: i, text: `so it is ${a} (${i})`, extracted: a, correct: a === "5" }));
+  const local = await LocalModel.open(path, { threads: 1, parallel: 4 });
+  try {
+    const all = join(dir, "all.jsonl");
+    const r = await runScoring({ scorer: local, problems, samples: located(samples, "s.jsonl"), out: all, quiet: true, equivalence: exactEquivalence });
+    assert.deepEqual([r.problems, r.calls, r.candidates], [2, 9, 9]);
+    const lines = readFileSync(all, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Sample);
+    assert.equal(lines.length, 9);
+    const direct = await evaluatorScore(local, evaluatorPrompt("What is 2+3?", samples[3].text));
+    assert.ok(Math.abs((lines.find((s) => s.problem_id === "p1" && s.sample === 3)!.score as number) - direct.score) < 1e-6);
+
+    const top = join(dir, "top1.jsonl");
+    const r1 = await runScoring({ scorer: local, problems, samples: located(samples, "s.jsonl"), out: top, topK: 1, quiet: true, equivalence: exactEquivalence });
+    assert.deepEqual([r1.calls, r1.candidates], [5, 9]);
+    const scored = readFileSync(top, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Sample).filter((s) => s.score !== undefined);
+    assert.deepEqual(scored.map((s) => `${s.problem_id}#${s.sample}`).sort(), ["p1#0", "p1#1", "p1#2", "p2#0", "p2#1"]);
+
+    // Resume: a file holding p1 only gets p2 appended; a complete file is left alone.
+    const part = join(dir, "part.jsonl");
+    writeFileSync(part, readFileSync(all, "utf8").split("\n").filter((l) => l.includes('"p1"')).join("\n") + "\n");
+    const r2 = await runScoring({ scorer: local, problems, samples: located(samples, "s.jsonl"), out: part, quiet: true, equivalence: exactEquivalence });
+    assert.deepEqual([r2.problems, r2.skippedProblems, r2.calls], [1, 1, 3]);
+    assert.equal(readFileSync(part, "utf8"), readFileSync(all, "utf8"));
+    const r3 = await runScoring({ scorer: local, problems, samples: located(samples, "s.jsonl"), out: part, quiet: true, equivalence: exactEquivalence });
+    assert.deepEqual([r3.problems, r3.calls], [0, 0]);
+  } finally {
+    await local.close();
+  }
+});
+
+/** Problems whose correct solutions end in "ok" and incorrect ones in "no!" (a feature a tiny model learns fast), and a base model. */
+async function visibleFeatureWorld(): Promise<{ probFile: string; sampFile: string; base: string }> {
+  const probFile = join(dir, "train-problems.jsonl");
+  const sampFile = join(dir, "train-samples.jsonl");
+  const base = join(dir, "base.gguf");
+  if (existsSync(base)) return { probFile, sampFile, base };
+  const problems: Problem[] = [];
+  const samples: Sample[] = [];
+  for (let p = 0; p < 30; p++) {
+    const id = `q${String(p).padStart(2, "0")}`;
+    problems.push({ id, problem: `${p}+${p % 7}?`, answer: String(p + (p % 7)) });
+    for (let i = 0; i < 6; i++) {
+      const correct = (i + p) % 3 !== 0;
+      samples.push({ problem_id: id, sample: i, text: `${p + (p % 7) + (correct ? 0 : 1 + i)} ${correct ? "ok" : "no!"}`, correct });
+    }
+  }
+  writeFileSync(probFile, problems.map((x) => JSON.stringify(x)).join("\n") + "\n");
+  writeFileSync(sampFile, samples.map((x) => JSON.stringify(x)).join("\n") + "\n");
+  await saveModelGguf(base, { config: cfg, tokenizer: tok, weights: initWeights(cfg, 9) });
+  return { probFile, sampFile, base };
+}
+
+test("a cross-entropy evaluator learns a visible feature: held-out AUC near 1 after 40 steps", async (t) => {
+  const { probFile, sampFile, base } = await visibleFeatureWorld();
+  const out = join(dir, "ce-run");
+  const r = await runEvaluatorTraining({
+    base,
+    samples: sampFile,
+    problems: probFile,
+    out,
+    loss: "ce",
+    steps: 40,
+    batch: 2,
+    seqLen: 128,
+    lr: 3e-3,
+    warmup: 4,
+    valFraction: 0.2,
+    threads: 1,
+  });
+  t.diagnostic(`held-out AUC: base ${r.baseAuc?.toFixed(3)} -> trained ${r.valAuc?.toFixed(3)} (${r.stats.valCandidates} candidates, ${r.stats.trainItems} training items)`);
+  assert.equal(r.step, 40);
+  assert.ok(existsSync(r.modelPath));
+  assert.ok(r.valAuc !== null && r.valAuc > 0.95, `held-out AUC ${r.valAuc}`);
+  assert.ok(r.stats.valProblems === 6 && r.stats.trainProblems === 24);
+  // The trained GGUF scores through the sampler's path the same way.
+  const local = await LocalModel.open(r.modelPath, { threads: 1, parallel: 2 });
+  try {
+    const good = await evaluatorScore(local, evaluatorPrompt("3+3?", "6 ok"));
+    const bad = await evaluatorScore(local, evaluatorPrompt("3+3?", "8 no!"));
+    assert.ok(good.score > bad.score, `S(good) ${good.score} vs S(bad) ${bad.score}`);
+  } finally {
+    await local.close();
+  }
+  // A finished run refuses to start over in the same folder; --resume continues it to more steps,
+  // but not with a different data setting.
+  const same = { base, samples: sampFile, problems: probFile, out, loss: "ce" as const, batch: 2, seqLen: 128, lr: 3e-3, warmup: 4, valFraction: 0.2, threads: 1 };
+  await assert.rejects(runEvaluatorTraining({ ...same, steps: 40 }), /already holds a run/);
+  await assert.rejects(runEvaluatorTraining({ ...same, steps: 44, batch: 3, resume: true }), /--resume: batch was 2/);
+  // A record of a step after the checkpoint (as a crash would leave) is dropped on resume.
+  appendFileSync(join(out, "metrics.jsonl"), '{"step":41,"loss":99}\n{"step":4');
+  const more = await runEvaluatorTraining({ ...same, steps: 44, resume: true });
+  assert.equal(more.step, 44);
+  assert.equal(more.baseAuc, r.baseAuc, "the base AUC is carried over from the run");
+  const steps = readFileSync(join(out, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => (JSON.parse(l) as { step: number }).step);
+  assert.deepEqual(steps.slice(-5), [40, 41, 42, 43, 44]);
+  assert.ok(!readFileSync(join(out, "metrics.jsonl"), "utf8").includes('"loss":99'));
+});
+
+test("the pairwise losses and the contrastive baseline train through the session's loss hook", async (t) => {
+  const { probFile, sampFile, base } = await visibleFeatureWorld();
+  for (const [loss, minAuc] of [["margin", 0.9], ["softplus", 0.9], ["mix", 0.9], ["seq-contrastive", null]] as const) {
+    const losses: number[] = [];
+    const r = await runEvaluatorTraining({
+      base,
+      samples: sampFile,
+      problems: probFile,
+      out: join(dir, `run-${loss}`),
+      loss,
+      steps: 30,
+      batch: 2,
+      seqLen: 128,
+      lr: 3e-3,
+      warmup: 3,
+      valFraction: 0.2,
+      threads: 1,
+      onStep: (e) => losses.push(e.loss),
+    });
+    const first = losses.slice(0, 5).reduce((a, x) => a + x, 0) / 5;
+    const last = losses.slice(-5).reduce((a, x) => a + x, 0) / 5;
+    t.diagnostic(`${loss}: loss ${first.toFixed(3)} -> ${last.toFixed(3)}, held-out AUC ${r.baseAuc?.toFixed(3)} -> ${r.valAuc?.toFixed(3)}`);
+    assert.equal(r.step, 30);
+    assert.ok(last < first, `${loss}: loss did not go down (${first} -> ${last})`);
+    if (minAuc !== null) assert.ok(r.valAuc !== null && r.valAuc > minAuc, `${loss}: held-out AUC ${r.valAuc}`);
+  }
+});
