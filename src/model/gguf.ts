@@ -343,7 +343,9 @@ export function readGguf(path: string): GgufFile {
     });
   }
   try {
-    const size = fstatSync(fd).size;
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw ggufError(path, "not a file (a directory?)", "pass the path of a .gguf model file");
+    const size = st.size;
     const c = new FileCursor(fd, size, path);
     if (size < 4) throw ggufError(path, `not a GGUF file (only ${size} bytes)`);
     const magic = c.u32();

@@ -78,8 +78,22 @@ export async function saveCheckpoint(outDir: string, data: CheckpointData): Prom
   writeFileAtomic(join(outDir, LATEST), JSON.stringify({ checkpoint: name, step }) + "\n");
   for (const other of readdirSync(outDir)) {
     if (other !== name && /^checkpoint-\d+$/.test(other)) rmSync(join(outDir, other), { recursive: true, force: true });
+    // A temp folder left by a process killed in the middle of a save (model-sized, never complete).
+    const stale = /^\.checkpoint-\d+\.(\d+)\.tmp$/.exec(other);
+    if (stale && !processAlive(Number(stale[1]))) rmSync(join(outDir, other), { recursive: true, force: true });
   }
   return final;
+}
+
+/** Whether a process with this pid exists (signal 0 probes without signalling). */
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 /** The folder of the newest complete checkpoint in `outDir`, if any. */

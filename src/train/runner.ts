@@ -6,6 +6,7 @@
 import { fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { ErrorCode, MathtuneError } from "../errors.js";
+import { latestCheckpoint } from "./checkpoints.js";
 import type { SftEvent, SftOptions, SftResult } from "./sft.js";
 import type { FromWorker, ToWorker } from "./worker.js";
 
@@ -67,6 +68,13 @@ export function runSftInChild(options: SftOptions, run: ChildRunOptions = {}): P
       if (result && code === 0) return resolve(result);
       const native = /GGML_ASSERT[^\n]*|ggml[^\n]*(error|abort)[^\n]*/i.exec(stderrTail)?.[0];
       const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+      // latest.json is the source of truth: the child may die between committing a checkpoint
+      // and reporting it, or while pruning the one it reported before.
+      try {
+        lastCheckpoint = latestCheckpoint(options.out)?.dir ?? lastCheckpoint;
+      } catch {
+        // An unreadable latest.json: keep what the child last reported.
+      }
       reject(
         new MathtuneError(ErrorCode.native, `the training process ${how} after step ${lastStep}${native ? `: ${native.trim()}` : ""}`, {
           hint: lastCheckpoint ? `the last good checkpoint is ${lastCheckpoint}; continue with --resume` : "no checkpoint was written",

@@ -160,6 +160,7 @@ test("missing, non-GGUF and truncated files give E_GGUF errors", async () => {
   try {
     const isGguf = (re: RegExp) => (e: unknown) => e instanceof MathtuneError && e.code === "E_GGUF" && re.test(e.message);
     assert.throws(() => readGguf(join(dir, "nope.gguf")), isGguf(/cannot open/));
+    assert.throws(() => readGguf(dir), isGguf(/not a file/));
     const txt = join(dir, "x.gguf");
     writeFileSync(txt, "this is not a model at all");
     assert.throws(() => readGguf(txt), isGguf(/not a GGUF file \(bad magic/));
