@@ -1,8 +1,11 @@
-// `mathtune grade`: grade a JSONL file of (gold, pred) pairs, or one pair from the command line.
+// `mathtune grade`: grade a JSONL file of (gold, pred) pairs, one pair from the command line, or a
+// samples file against its problems file.
 import type { Command } from "commander";
 import { z } from "zod";
+import type { Sample } from "../data/records.js";
 import { ErrorCode, MathtuneError, inputError } from "../errors.js";
-import { createGraderPool, gradeSolution } from "../grade/index.js";
+import { createGraderPool, gradeSolution, type GradeResult, type GraderPoolOptions } from "../grade/index.js";
+import { readProblems, readSamples } from "../metrics/samples.js";
 import { readJsonlRaw, writeJsonlAtomic } from "../util/jsonl.js";
 import { createProgress } from "../util/progress.js";
 
@@ -14,6 +17,9 @@ const PairSchema = z.looseObject({
 interface GradeCliOptions {
   input?: string;
   output?: string;
+  samples?: string;
+  problems?: string;
+  out?: string;
   gold?: string;
   pred?: string;
   workers?: string;
@@ -28,6 +34,64 @@ function positiveInt(v: string | undefined, name: string, dflt: number): number 
   return n;
 }
 
+/** What {@link gradeSamplesFile} did. */
+export interface SamplesGradeSummary {
+  samples: number;
+  /** Distinct problems among the samples. */
+  problems: number;
+  correct: number;
+  /** Samples with no final answer to extract. */
+  unparsable: number;
+  /** Samples whose grading overran the per-sample limit (counted wrong). */
+  timeout: number;
+  seconds: number;
+}
+
+/**
+ * Grades every sample of `samplesFile` against the gold answer of its problem in `problemsFile`
+ * and writes the samples, in input order, with `extracted` and `correct` set (replacing any earlier
+ * grade) to `outFile` atomically. Every line is validated and every problem id looked up before
+ * any grading starts, so a bad input fails fast and writes nothing.
+ */
+export async function gradeSamplesFile(
+  samplesFile: string,
+  problemsFile: string,
+  outFile: string,
+  poolOptions: GraderPoolOptions = {},
+  onProgress?: (done: number, total: number) => void,
+): Promise<SamplesGradeSummary> {
+  const problems = readProblems(problemsFile);
+  const samples = readSamples(samplesFile);
+  const golds = samples.map(({ sample, file, line }) => {
+    const p = problems.get(sample.problem_id);
+    if (p === undefined) {
+      throw inputError(file, line, `field problem_id: "${sample.problem_id}" is not in ${problemsFile}`, "grade the samples against the problems file they were sampled from");
+    }
+    return p.answer;
+  });
+  const t0 = performance.now();
+  const pool = createGraderPool(poolOptions);
+  let results: GradeResult[];
+  try {
+    results = await pool.gradeMany(
+      samples.map(({ sample }, i) => ({ gold: golds[i], pred: sample.text, solution: true })),
+      onProgress,
+    );
+  } finally {
+    await pool.close();
+  }
+  const graded: Sample[] = samples.map(({ sample }, i) => ({ ...sample, extracted: results[i].extracted, correct: results[i].correct }));
+  writeJsonlAtomic(outFile, graded);
+  return {
+    samples: graded.length,
+    problems: new Set(graded.map((s) => s.problem_id)).size,
+    correct: results.filter((r) => r.correct).length,
+    unparsable: results.filter((r) => r.reason === "unparsable").length,
+    timeout: results.filter((r) => r.reason === "timeout").length,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
 /** Adds the `grade` command. */
 export function register(program: Command): void {
   program
@@ -35,6 +99,9 @@ export function register(program: Command): void {
     .description("grade predictions against gold answers (extraction + mathematical equivalence)")
     .option("--input <file>", "JSONL file; each line has `gold` and `pred` (an answer or a full solution)")
     .option("--output <file>", "write each input line plus `extracted`, `correct`, `reason` (atomically)")
+    .option("--samples <file>", "grade a samples JSONL file (problem_id, sample, text) instead; needs --problems and --out")
+    .option("--problems <file>", "with --samples: the problems JSONL file holding each problem_id's gold answer")
+    .option("--out <file>", "with --samples: write the samples with `extracted` and `correct` filled in (atomically)")
     .option("--gold <answer>", "grade one pair: the reference answer")
     .option("--pred <text>", "grade one pair: the predicted answer or solution")
     .option("--workers <n>", "worker threads for --input (default: min(4, CPUs))")
@@ -42,6 +109,36 @@ export function register(program: Command): void {
     .option("--no-fallback-last-number", "do not fall back to the last number of a solution")
     .action(async (opts: GradeCliOptions) => {
       const fallbackLastNumber = opts.fallbackLastNumber !== false;
+      const workers = async (): Promise<number> => positiveInt(opts.workers, "workers", Math.min(4, (await import("node:os")).availableParallelism()));
+      if (opts.samples !== undefined || opts.problems !== undefined || opts.out !== undefined) {
+        if (opts.samples === undefined || opts.problems === undefined || opts.out === undefined) {
+          throw new MathtuneError(ErrorCode.usage, "grading samples needs all of --samples, --problems and --out", {
+            hint: "e.g. mathtune grade --samples samples.jsonl --problems test.jsonl --out graded.jsonl",
+          });
+        }
+        if (opts.input !== undefined || opts.output !== undefined || opts.gold !== undefined || opts.pred !== undefined) {
+          throw new MathtuneError(ErrorCode.usage, "--samples cannot be combined with --input, --output, --gold or --pred");
+        }
+        // The total is known only once the files are read, so the bar starts with the first result.
+        let progress: ReturnType<typeof createProgress> | undefined;
+        let sum: SamplesGradeSummary;
+        try {
+          sum = await gradeSamplesFile(
+            opts.samples,
+            opts.problems,
+            opts.out,
+            { workers: await workers(), timeoutMs: positiveInt(opts.timeoutMs, "timeout-ms", 2000), verifyOptions: { fallbackLastNumber } },
+            (done, n) => (progress ??= createProgress({ label: "grade", total: n })).update(done),
+          );
+        } finally {
+          progress?.stop();
+        }
+        const acc = sum.samples === 0 ? 0 : (100 * sum.correct) / sum.samples;
+        process.stderr.write(
+          `graded ${sum.samples} samples of ${sum.problems} problems in ${sum.seconds.toFixed(2)} s: accuracy ${acc.toFixed(1)}% (${sum.correct} correct), unparsable ${sum.unparsable}, timeout ${sum.timeout}; wrote ${opts.out}\n`,
+        );
+        return;
+      }
       if (opts.input === undefined) {
         if (opts.gold === undefined || opts.pred === undefined) {
           throw new MathtuneError(ErrorCode.usage, "give --input FILE.jsonl, or both --gold and --pred", {
@@ -64,7 +161,7 @@ export function register(program: Command): void {
         return res.data as Record<string, unknown> & { gold: string; pred: string };
       });
       const pool = createGraderPool({
-        workers: positiveInt(opts.workers, "workers", Math.min(4, (await import("node:os")).availableParallelism())),
+        workers: await workers(),
         timeoutMs: positiveInt(opts.timeoutMs, "timeout-ms", 2000),
         verifyOptions: { fallbackLastNumber },
       });

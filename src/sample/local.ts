@@ -130,6 +130,10 @@ export class LocalModel implements Sampler, Scorer {
     return bos !== null && this.model.tokens.shouldPrependBosToken ? [bos, ...toks] : toks;
   }
 
+  contextRoom(prompt: string): number {
+    return this.contextSize - this.promptTokens(prompt).length;
+  }
+
   async generate(prompt: string, options: GenerateOptions = {}): Promise<Completion[]> {
     return (await this.generateWithIds(prompt, options)).map((c) => c.completion);
   }

@@ -37,6 +37,8 @@ export interface SamplingRunOptions {
   seed?: number;
   /** Print no progress. Defaults to false. */
   quiet?: boolean;
+  /** Where warnings go (one line each, no newline). Defaults to stderr, even when quiet. */
+  warn?: (message: string) => void;
 }
 
 /** What a run did. */
@@ -56,6 +58,36 @@ export function sampleSeed(baseSeed: number, problemId: string, index: number): 
 }
 
 const key = (problemId: string, index: number, greedy: boolean): string => `${greedy ? "g" : "s"}\u0000${index}\u0000${problemId}`;
+
+/**
+ * Warns when the model's context leaves some prompts less room than `maxTokens`: their samples end
+ * with finish "length" after fewer tokens than asked for, which otherwise reads like a bug in the
+ * samples file (a short text marked "length").
+ */
+function warnContextRoom(options: SamplingRunOptions, problems: readonly Problem[]): void {
+  const room = options.sampler.contextRoom?.bind(options.sampler);
+  if (room === undefined) return;
+  const maxTokens = options.maxTokens ?? 512;
+  const seen = new Set<string>();
+  let capped = 0;
+  let least = Infinity;
+  for (const p of problems) {
+    if (seen.has(p.id)) continue;
+    seen.add(p.id);
+    const r = room(options.prompt(p));
+    if (r < maxTokens) {
+      capped++;
+      least = Math.min(least, r);
+    }
+  }
+  if (capped === 0) return;
+  const warn = options.warn ?? ((m: string) => process.stderr.write(`${m}\n`));
+  warn(
+    `warning: for ${capped} of ${seen.size} problems the model's context leaves room for fewer than the ${maxTokens} tokens asked for ` +
+      `(as few as ${Math.max(least, 0)}); their samples stop there with finish "length"` +
+      (least <= 0 ? ", and a prompt that fills the context is an error" : ""),
+  );
+}
 
 /** Runs (or resumes) sampling; see the module comment. */
 export async function runSampling(options: SamplingRunOptions): Promise<SamplingRunResult> {
@@ -93,6 +125,8 @@ export async function runSampling(options: SamplingRunOptions): Promise<Sampling
     if (options.sampler.capabilities.nativeN && missing.length === n && n > 1) jobs.push({ problem, indices: missing });
     else for (const i of missing) jobs.push({ problem, indices: [i] });
   }
+
+  warnContextRoom(options, jobs.map((j) => j.problem));
 
   const total = options.problems.length * n;
   const progress = createProgress({ label: greedy ? "greedy" : "sample", total, silent: options.quiet });

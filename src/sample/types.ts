@@ -58,6 +58,12 @@ export interface Completion {
 export interface Sampler {
   readonly capabilities: SamplerCapabilities;
   generate(prompt: string, options?: GenerateOptions): Promise<Completion[]>;
+  /**
+   * How many new tokens fit after `prompt` in one sequence of the model's context, where the
+   * backend knows (a local model); generation stops there with finish "length" whatever
+   * `maxTokens` asks for.
+   */
+  contextRoom?(prompt: string): number;
   close(): Promise<void>;
 }
 

@@ -4,6 +4,9 @@ import { join } from "node:path";
 import { LocalModel } from "../../src/sample/local.js";
 import { evaluatorScore, scoreFromLogprobs, sequenceLogLikelihood } from "../../src/sample/scoring.js";
 import { MathtuneError } from "../../src/errors.js";
+import { runSampling } from "../../src/sample/run.js";
+import { readJsonl } from "../../src/util/jsonl.js";
+import { SampleSchema } from "../../src/data/records.js";
 import { saveTinyModel, tempDir } from "../model/fixtures.js";
 
 const tmp = tempDir();
@@ -79,4 +82,32 @@ test("scoreFromLogprobs is stable for extreme values", () => {
 test("a prompt longer than the context and a bad model path give clear errors", async () => {
   await assert.rejects(model.generate("x".repeat(200)), (e: unknown) => e instanceof MathtuneError && /does not fit the context/.test(e.message));
   await assert.rejects(LocalModel.open(join(tmp.dir, "missing.gguf")), (e: unknown) => e instanceof MathtuneError && e.code === "E_GGUF");
+});
+
+test("the context caps a sample below maxTokens: finish is length at exactly the room left, and sampling warns", async () => {
+  // The tiny preset has a 64-token context: a 24-token prompt leaves 40, a 48-token one leaves 16.
+  const problems = [
+    { id: "short", problem: "2+3", answer: "5" },
+    { id: "long", problem: "2+3 and then add twenty-one", answer: "26" },
+  ];
+  const prompt = (p: { problem: string }): string => `Problem: ${p.problem}\nSolution:\n`;
+  const rooms = problems.map((p) => model.contextRoom(prompt(p)));
+  assert.deepEqual(rooms, [64 - 24, 64 - 48]);
+  const out = join(tmp.dir, "capped.jsonl");
+  const warnings: string[] = [];
+  await runSampling({ problems, sampler: model, out, prompt, n: 4, maxTokens: 100, temperature: 1, seed: 3, quiet: true, warn: (m) => warnings.push(m) });
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0], /for 2 of 2 problems the model's context leaves room for fewer than the 100 tokens asked for \(as few as 16\)/);
+  const samples = readJsonl(out, SampleSchema);
+  assert.equal(samples.length, 8);
+  for (const s of samples) {
+    const room = rooms[problems.findIndex((p) => p.id === s.problem_id)];
+    if (s.finish === "length") assert.equal(s.tokens, room, JSON.stringify(s));
+    else assert.ok(s.tokens !== undefined && s.tokens < room, JSON.stringify(s));
+  }
+  assert.ok(samples.some((s) => s.finish === "length"));
+  // Asking for no more than the smallest room warns about nothing.
+  const quiet: string[] = [];
+  await runSampling({ problems, sampler: model, out: join(tmp.dir, "fits.jsonl"), prompt, n: 1, maxTokens: 16, quiet: true, warn: (m) => quiet.push(m) });
+  assert.deepEqual(quiet, []);
 });
