@@ -47,3 +47,4 @@ export { gradeSamplesFile, type SamplesGradeSummary } from "./cli/grade.js";
 export { runEvaluatorTraining, splitProblems, logScoresFromLogits, asCrossEntropyBatch, evaluatorSessionLoss, sequenceContrastiveSessionLoss, type SessionLossHook, type EvaluatorTrainOptions, type EvaluatorTrainResult } from "./train/evaluator.js";
 export { runMtsf, parseStages, type MtsfOptions, type MtsfResult, type MtsfStageKind } from "./train/mtsf.js";
 export * as evaluatorLoss from "./train/evaluator-loss.js";
+export * from "./recipe/index.js";

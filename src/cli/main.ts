@@ -7,18 +7,20 @@ export type RegisterCommand = (program: Command) => void;
 
 // Each command file exports `register`; add new commands here (one line each).
 const commands: Array<() => Promise<{ register: RegisterCommand }>> = [
-  () => import("./data.js"),
-  () => import("./eval.js"),
-  () => import("./import.js"),
-  () => import("./grade.js"),
   () => import("./inspect.js"),
   () => import("./sample.js"),
   () => import("./serve.js"),
   () => import("./doctor.js"),
+  () => import("./data.js"),
+  () => import("./eval.js"),
+  () => import("./import.js"),
   () => import("./train.js"),
-  () => import("./train-evaluator.js"),
+  () => import("./grade.js"),
+  () => import("./recipe.js"),
+  () => import("./demo.js"),
   () => import("./score.js"),
   () => import("./evaluator-data.js"),
+  () => import("./train-evaluator.js"),
 ];
 
 /** Builds the `mathtune` program with every command registered. */

@@ -1,0 +1,220 @@
+// The run-folder framework on small stages: hashing, caching, resume after a crash mid-stage, and
+// the recipe schema's defaults and errors.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { canonicalJson, sha256File, sha256Json } from "../../src/recipe/hash.js";
+import { readMarker, runStages, type Stage } from "../../src/recipe/stage.js";
+import { applyOverrides, loadRecipe, resolveRecipeObject } from "../../src/recipe/schema.js";
+import { MathtuneError } from "../../src/errors.js";
+
+const quiet = { say: () => {}, handleSigint: false };
+
+function tmp(): string {
+  return mkdtempSync(join(tmpdir(), "mathtune-recipe-"));
+}
+
+test("canonical JSON and hashes do not depend on key order; file hashes are sha256 of the bytes", () => {
+  assert.equal(canonicalJson({ b: 1, a: { d: [1, { z: 0, y: 1 }], c: null } }), '{"a":{"c":null,"d":[1,{"y":1,"z":0}]},"b":1}');
+  assert.equal(sha256Json({ a: 1, b: 2 }), sha256Json({ b: 2, a: 1 }));
+  assert.notEqual(sha256Json({ a: 1 }), sha256Json({ a: 2 }));
+  const dir = tmp();
+  const f = join(dir, "x.bin");
+  const bytes = Buffer.from(Array.from({ length: 3_000_000 }, (_, i) => i % 251));
+  writeFileSync(f, bytes);
+  assert.equal(sha256File(f), createHash("sha256").update(bytes).digest("hex"));
+  rmSync(dir, { recursive: true });
+});
+
+/** Two stages: `make` writes a.txt from its config; `count` reads it and writes b.txt. Counts runs. */
+function pipeline(config: { text: string }, runs: Record<string, number>): Stage[] {
+  return [
+    {
+      id: "make",
+      title: "write a.txt",
+      config,
+      inputs: [],
+      outputs: ["a.txt"],
+      async run(ctx) {
+        runs.make = (runs.make ?? 0) + 1;
+        writeFileSync(ctx.path("a.txt"), config.text.trim() + "\n");
+      },
+    },
+    {
+      id: "sub/count",
+      title: "count characters of a.txt",
+      config: null,
+      inputs: ["a.txt"],
+      outputs: ["b.txt"],
+      async run(ctx) {
+        runs.count = (runs.count ?? 0) + 1;
+        writeFileSync(ctx.path("b.txt"), String(readFileSync(ctx.path("a.txt"), "utf8").length));
+        return { chars: readFileSync(ctx.path("a.txt"), "utf8").length };
+      },
+    },
+  ];
+}
+
+test("a rerun redoes nothing; a changed config reruns its stage, and downstream only if the bytes changed", async () => {
+  const dir = tmp();
+  const runs: Record<string, number> = {};
+  let out = await runStages(dir, pipeline({ text: "hello" }, runs), quiet);
+  assert.deepEqual(out.map((o) => o.status), ["ran", "ran"]);
+  assert.equal(readFileSync(join(dir, "b.txt"), "utf8"), "6");
+  assert.equal(readMarker(dir, "sub/count")?.status, "done");
+  assert.deepEqual(readMarker(dir, "sub/count")?.summary, { chars: 6 });
+
+  out = await runStages(dir, pipeline({ text: "hello" }, runs), quiet);
+  assert.deepEqual(out.map((o) => o.status), ["cached", "cached"]);
+  assert.deepEqual(runs, { make: 1, count: 1 });
+
+  // A different config that writes the same bytes: `make` reruns, `count` stays cached.
+  out = await runStages(dir, pipeline({ text: "hello  " }, runs), quiet);
+  assert.deepEqual(out.map((o) => o.status), ["ran", "cached"]);
+  // Different bytes: both rerun.
+  out = await runStages(dir, pipeline({ text: "hello world" }, runs), quiet);
+  assert.deepEqual(out.map((o) => o.status), ["ran", "ran"]);
+  assert.equal(readFileSync(join(dir, "b.txt"), "utf8"), "12");
+
+  // An output edited by hand is redone; metrics.jsonl logged every event.
+  writeFileSync(join(dir, "b.txt"), "tampered");
+  out = await runStages(dir, pipeline({ text: "hello world" }, runs), quiet);
+  assert.deepEqual(out.map((o) => o.status), ["cached", "ran"]);
+  assert.equal(readFileSync(join(dir, "b.txt"), "utf8"), "12");
+  const events = readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { stage: string; event: string });
+  assert.ok(events.filter((e) => e.event === "cached").length >= 4);
+  assert.ok(events.every((e) => typeof e.stage === "string"));
+  rmSync(dir, { recursive: true });
+});
+
+/**
+ * An append-and-skip stage (the shape of sampling): writes units 0..9, one line each, skipping
+ * units already in its file. `crashAfter` throws after that many new units (a simulated crash).
+ */
+function appendStage(config: { units: number; tag: string }, crashAfter: number | null, seen: { resuming: boolean[] }): Stage {
+  return {
+    id: "append",
+    title: "append units",
+    config,
+    inputs: [],
+    outputs: ["units.jsonl"],
+    async run(ctx) {
+      seen.resuming.push(ctx.resuming);
+      const file = ctx.path("units.jsonl");
+      const done = new Set(existsSync(file) ? readFileSync(file, "utf8").trim().split("\n").filter(Boolean).map((l) => (JSON.parse(l) as { u: number }).u) : []);
+      let fresh = 0;
+      for (let u = 0; u < config.units; u++) {
+        if (done.has(u)) continue;
+        if (crashAfter !== null && fresh === crashAfter) throw new Error("simulated crash");
+        appendFileSync(file, JSON.stringify({ u, v: `${config.tag}${u * u}` }) + "\n");
+        fresh++;
+      }
+    },
+  };
+}
+
+test("a stage that crashed in the middle resumes with its partial work; the result equals an uninterrupted run", async () => {
+  const ref = tmp();
+  const seenRef = { resuming: [] as boolean[] };
+  await runStages(ref, [appendStage({ units: 10, tag: "x" }, null, seenRef)], quiet);
+
+  const dir = tmp();
+  const seen = { resuming: [] as boolean[] };
+  await assert.rejects(runStages(dir, [appendStage({ units: 10, tag: "x" }, 4, seen)], quiet), /simulated crash/);
+  assert.equal(readMarker(dir, "append")?.status, "started");
+  assert.equal(readFileSync(join(dir, "units.jsonl"), "utf8").trim().split("\n").length, 4);
+
+  const out = await runStages(dir, [appendStage({ units: 10, tag: "x" }, null, seen)], quiet);
+  assert.deepEqual(out.map((o) => o.status), ["resumed"]);
+  assert.deepEqual(seen.resuming, [false, true]);
+  assert.equal(readFileSync(join(dir, "units.jsonl"), "utf8"), readFileSync(join(ref, "units.jsonl"), "utf8"));
+
+  // Finished: the next rerun is a no-op.
+  assert.deepEqual((await runStages(dir, [appendStage({ units: 10, tag: "x" }, null, seen)], quiet)).map((o) => o.status), ["cached"]);
+  assert.equal(seen.resuming.length, 2);
+  rmSync(ref, { recursive: true });
+  rmSync(dir, { recursive: true });
+});
+
+test("a crashed stage whose settings changed starts over instead of mixing old and new work", async () => {
+  const dir = tmp();
+  const seen = { resuming: [] as boolean[] };
+  await assert.rejects(runStages(dir, [appendStage({ units: 6, tag: "old" }, 3, seen)], quiet), /simulated crash/);
+  const out = await runStages(dir, [appendStage({ units: 6, tag: "new" }, null, seen)], quiet);
+  assert.deepEqual(out.map((o) => o.status), ["ran"]);
+  const lines = readFileSync(join(dir, "units.jsonl"), "utf8").trim().split("\n");
+  assert.equal(lines.length, 6);
+  assert.ok(lines.every((l) => l.includes('"new')), "no line of the old settings survives");
+  rmSync(dir, { recursive: true });
+});
+
+test("a stage that does not write its declared output fails and is not marked done", async () => {
+  const dir = tmp();
+  const lazy: Stage = { id: "lazy", title: "writes nothing", config: null, inputs: [], outputs: ["missing.txt"], async run() {} };
+  await assert.rejects(runStages(dir, [lazy], quiet), /without writing missing\.txt/);
+  assert.equal(readMarker(dir, "lazy")?.status, "started");
+  rmSync(dir, { recursive: true });
+});
+
+test("recipe: defaults, overrides, and errors that name the file, line and field", () => {
+  const r = resolveRecipeObject({ generators: [{ name: "a", style: "terse" }] }, "x.json", "/base");
+  assert.equal(r.sampling.n, 64);
+  assert.equal(r.sampling.temperature, 0.9);
+  assert.equal(r.sampling.topP, 0.95);
+  assert.equal(r.data.source, "synth");
+  assert.equal(r.sft.steps, 200);
+
+  const o = applyOverrides({ sft: { steps: 5 } }, ["sft.steps=50", "model.base=m.gguf", "name=x"]);
+  assert.deepEqual(o, { sft: { steps: 50 }, model: { base: "m.gguf" }, name: "x" });
+
+  const dir = tmp();
+  const f = join(dir, "r.json");
+  writeFileSync(f, '{\n  "name": "t",\n  "sampling": {\n    "n": 0\n  }\n}\n');
+  assert.throws(() => loadRecipe(f), (e: MathtuneError) => e.code === "E_INPUT" && e.message.startsWith(`${f}:4: field sampling.n:`));
+  writeFileSync(f, '{\n  "name": "t",\n  "sampl": {}\n}\n');
+  assert.throws(() => loadRecipe(f), (e: MathtuneError) => e.code === "E_INPUT" && /field \(recipe\)|sampl/.test(e.message));
+  writeFileSync(f, '{ "name": "t", }');
+  assert.throws(() => loadRecipe(f), (e: MathtuneError) => e.code === "E_INPUT" && /invalid JSON/.test(e.message));
+  writeFileSync(f, JSON.stringify({ generators: [{ name: "g" }] }));
+  assert.throws(() => loadRecipe(f), (e: MathtuneError) => /field generators\[0\]\.style: required with the synthetic world/.test(e.message));
+  writeFileSync(f, JSON.stringify({ data: { source: "problems", train: "tr.jsonl", test: "te.jsonl" }, generators: [{ name: "g" }] }));
+  const real = loadRecipe(f, ["model.base=" + join(dir, "base.gguf")]);
+  assert.equal(real.model.base, join(dir, "base.gguf"), "paths resolve against the recipe's folder");
+  assert.equal(real.data.source === "problems" && real.data.train, join(dir, "tr.jsonl"));
+  assert.throws(() => loadRecipe(f, ["sampling.server={\"url\":\"http://127.0.0.1:1\"}"]), /a server's model cannot be fine-tuned here/);
+  rmSync(dir, { recursive: true });
+});
+
+test("the shipped presets resolve", () => {
+  for (const name of ["demo", "mini", "paper-math"]) {
+    const file = new URL(`../../recipes/${name}.json`, import.meta.url).pathname;
+    const r = loadRecipe(file);
+    assert.ok(r.generators.length >= 1, name);
+  }
+  const paper = loadRecipe(new URL("../../recipes/paper-math.json", import.meta.url).pathname);
+  assert.equal(paper.sampling.n, 64);
+  assert.equal(paper.eval.topK, 8);
+  assert.equal(paper.sampling.temperature, 0.9);
+  assert.equal(paper.sampling.topP, 0.95);
+  assert.equal(paper.data.source, "prm800k-split");
+});
+
+test("a recipe that asks for a stage this build lacks fails before anything runs, naming what is missing", async () => {
+  const { planStages, UNAVAILABLE } = await import("../../src/recipe/stages.js");
+  const base = { generators: [{ name: "d", style: "detailed" }] };
+  assert.equal(planStages(resolveRecipeObject(base, "r.json", "/")).map((s) => s.id).join(","), "data,sft/d,sample/d,grade/d,eval/d,report");
+  const withEval = planStages(resolveRecipeObject({ ...base, evaluator: { enabled: true } }, "r.json", "/")).map((s) => s.id);
+  assert.deepEqual(withEval, ["data", "sft/d", "sample/d", "grade/d", "evaluator/sample", "evaluator/grade", "evaluator/train", "score/d", "eval/d", "report"]);
+  const withMtsf = planStages(resolveRecipeObject({ ...base, mtsf: { enabled: true } }, "r.json", "/")).map((s) => s.id);
+  assert.deepEqual(withMtsf, ["data", "sft/d", "sample/d", "grade/d", "evaluator/sample", "evaluator/grade", "eval/d", "mtsf/train", "mtsf/control", "sample/mtsf", "grade/mtsf", "eval/mtsf", "sample/control", "grade/control", "eval/control", "report"]);
+  assert.throws(() => resolveRecipeObject({ generators: [{ name: "control", style: "terse" }], mtsf: { enabled: true } }, "r.json", "/"), /MTSF arm/);
+  // A stage of the paper's recipe that a build lacks stops the plan when the recipe enables it.
+  const lacking = [{ id: "mtsf", inputs: [], outputs: [], missing: "the MTSF trainer", enabledBy: "mtsf.enabled" }];
+  const r = resolveRecipeObject({ ...base, mtsf: { enabled: true } }, "r.json", "/");
+  assert.throws(() => planStages(r, lacking), (e: MathtuneError) => e.code === "E_USAGE" && /cannot run mtsf: missing the MTSF trainer/.test(e.message) && /mtsf\.enabled=false/.test(e.hint ?? ""));
+  assert.equal(planStages(resolveRecipeObject(base, "r.json", "/"), lacking).length, 6, "not enabled: no effect");
+  assert.deepEqual(UNAVAILABLE, [], "every stage has its component in this build");
+});
