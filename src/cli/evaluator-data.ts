@@ -5,6 +5,7 @@ import { ErrorCode, MathtuneError } from "../errors.js";
 import { readProblems, readSamples } from "../metrics/samples.js";
 import { buildEvaluatorData } from "../train/evaluator-data.js";
 import { writeJsonlAtomic } from "../util/jsonl.js";
+import { intOption } from "./options.js";
 
 interface EvaluatorDataCliOptions {
   samples: string;
@@ -17,11 +18,6 @@ interface EvaluatorDataCliOptions {
   includeGreedy?: boolean;
 }
 
-function intOption(name: string, v: string, min: number): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new MathtuneError(ErrorCode.usage, `--${name} must be an integer >= ${min}, got "${v}"`);
-  return n;
-}
 
 /** Adds the `evaluator-data` command. */
 export function register(program: Command): void {

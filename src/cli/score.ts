@@ -5,7 +5,7 @@ import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { EVALUATOR_LABELS, evaluatorLabelText, evaluatorPrompt } from "../data/prompts.js";
 import { SampleSchema, type Problem, type Sample } from "../data/records.js";
-import { ErrorCode, MathtuneError, inputError } from "../errors.js";
+import { inputError } from "../errors.js";
 import { clusterKey, equivalent, extractAnswer } from "../grade/index.js";
 import { readProblems, readSamples, type LocatedSample } from "../metrics/samples.js";
 import { evaluatorScore } from "../sample/scoring.js";
@@ -14,6 +14,7 @@ import { clusterCandidates, equivEquivalence, type AnswerEquivalence } from "../
 import { labelTokens, parseLabelWords, type EvaluatorLabelWords } from "../train/evaluator-data.js";
 import { appendJsonl, readJsonl, repairJsonlTail } from "../util/jsonl.js";
 import { createProgress } from "../util/progress.js";
+import { intOption } from "./options.js";
 
 /** Options of {@link runScoring}. */
 export interface ScoringRunOptions {
@@ -134,11 +135,6 @@ interface ScoreCliOptions {
   quiet?: boolean;
 }
 
-function intOption(name: string, v: string, min: number): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new MathtuneError(ErrorCode.usage, `--${name} must be an integer >= ${min}, got "${v}"`);
-  return n;
-}
 
 /** Adds the `score` command. */
 export function register(program: Command): void {

@@ -1,27 +1,14 @@
 // `mathtune train evaluator` and `mathtune train mtsf`: sub-commands of `train` (which
 // train.ts creates; these attach to it).
-import { InvalidArgumentError, type Command } from "commander";
+import type { Command } from "commander";
 import { ErrorCode, MathtuneError } from "../errors.js";
+import { int, num } from "./options.js";
 import { EVALUATOR_LABELS } from "../data/prompts.js";
 import { parseLabelWords } from "../train/evaluator-data.js";
 import { EVALUATOR_LOSS_KINDS, type TrainerLossKind } from "../train/evaluator-graph.js";
 import { runEvaluatorInChild, type EvaluatorTrainOptions } from "../train/evaluator.js";
 import { parseStages, runMtsf } from "../train/mtsf.js";
 
-function int(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n)) throw new InvalidArgumentError(`${name} must be an integer`);
-    return n;
-  };
-}
-function num(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number`);
-    return n;
-  };
-}
 
 interface EvaluatorFlags {
   loss: string;

@@ -1,25 +1,12 @@
 /** `mathtune train sft`: supervised fine-tuning on prompt-completion JSONL, in a child process. */
-import { InvalidArgumentError, type Command } from "commander";
+import type { Command } from "commander";
 import { ErrorCode, MathtuneError } from "../errors.js";
+import { int, num } from "./options.js";
 import { SIZE_PRESETS, type SizePreset } from "../model/config.js";
 import { runSftInChild } from "../train/runner.js";
 import { readSftData, resolveSftOptions, type SftOptions } from "../train/sft.js";
 import { createProgress, type Progress } from "../util/progress.js";
 
-function int(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n)) throw new InvalidArgumentError(`${name} must be an integer`);
-    return n;
-  };
-}
-function num(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number`);
-    return n;
-  };
-}
 
 interface SftFlags {
   data: string;

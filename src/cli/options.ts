@@ -1,0 +1,28 @@
+/** Parsers of numeric command-line options shared by the commands. */
+import { InvalidArgumentError } from "commander";
+import { ErrorCode, MathtuneError } from "../errors.js";
+
+/** A commander argument parser that accepts integers only (commander prints the error). */
+export function int(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n)) throw new InvalidArgumentError(`${name} must be an integer`);
+    return n;
+  };
+}
+
+/** A commander argument parser that accepts finite numbers only. */
+export function num(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number`);
+    return n;
+  };
+}
+
+/** Parses `--name v` as an integer >= min, or fails with a usage error naming the option. */
+export function intOption(name: string, v: string, min: number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new MathtuneError(ErrorCode.usage, `--${name} must be an integer >= ${min}, got "${v}"`);
+  return n;
+}
