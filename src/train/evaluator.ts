@@ -15,9 +15,7 @@
  * graphs into the session through its `loss` option (evaluatorSessionLoss,
  * sequenceContrastiveSessionLoss).
  */
-import { fork } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import type { Problem, Sample } from "../data/records.js";
 import { Backend } from "../engine/backend.js";
@@ -30,6 +28,7 @@ import { CharTokenizer, LlamaVocabTokenizer, type Tokenizer } from "../model/tok
 import { writeFileAtomic } from "../util/fs.js";
 import { appendJsonl, repairJsonlTail } from "../util/jsonl.js";
 import { Rng, hashString } from "../util/rng.js";
+import { runInChild, siblingModule } from "./child.js";
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointState } from "./checkpoints.js";
 import type { StreamState } from "./data.js";
 import {
@@ -512,37 +511,21 @@ export type EvaluatorWorkerMessage =
  */
 export function runEvaluatorInChild(options: EvaluatorTrainOptions): Promise<EvaluatorTrainResult> {
   const { onStep, onWarning, ...serializable } = options;
-  const worker = fileURLToPath(import.meta.url).replace(/evaluator\.(ts|js)$/, (_m, ext: string) => `evaluator-worker.${ext}`);
-  return new Promise((resolve, reject) => {
-    const child = fork(worker, [], { stdio: ["ignore", "inherit", "pipe", "ipc"] });
-    let stderrTail = "";
-    child.stderr?.on("data", (chunk: Buffer) => {
-      const text = chunk.toString("utf8");
-      process.stderr.write(text);
-      stderrTail = (stderrTail + text).slice(-4000);
-    });
-    let result: EvaluatorTrainResult | undefined;
-    let failure: MathtuneError | undefined;
-    let lastStep = 0;
-    child.on("message", (m: EvaluatorWorkerMessage) => {
+  let lastStep = 0;
+  return runInChild<EvaluatorWorkerMessage, EvaluatorTrainResult>({
+    worker: siblingModule(import.meta.url, "evaluator", "evaluator-worker"),
+    start: { type: "start", options: serializable },
+    what: "evaluator training",
+    onMessage: (m) => {
       if (m.type === "step") {
         lastStep = m.step;
         onStep?.({ step: m.step, steps: m.steps, loss: m.loss, ...(m.valAuc !== undefined ? { valAuc: m.valAuc } : {}) });
       } else if (m.type === "warning") onWarning?.(m.message);
-      else if (m.type === "done") result = m.result;
-      else failure = new MathtuneError(m.code, m.message, m.hint ? { hint: m.hint } : {});
-    });
-    child.on("error", (err) => reject(new MathtuneError(ErrorCode.native, `cannot start the training process: ${err.message}`, { cause: err })));
-    child.on("exit", (code, signal) => {
-      if (failure) return reject(failure);
-      if (result && code === 0) return resolve(result);
-      const native = /GGML_ASSERT[^\n]*/.exec(stderrTail)?.[0];
-      reject(
-        new MathtuneError(ErrorCode.native, `the evaluator training process ${signal ? `was killed by ${signal}` : `exited with code ${code}`} after step ${lastStep}${native ? `: ${native.trim()}` : ""}`, {
-          hint: `continue from the last checkpoint in ${options.out} with --resume`,
-        }),
-      );
-    });
-    child.send({ type: "start", options: serializable });
+      else if (m.type === "done") return { done: m.result };
+      else return { failed: new MathtuneError(m.code, m.message, m.hint ? { hint: m.hint } : {}) };
+      return undefined;
+    },
+    lastStep: () => lastStep,
+    hint: () => `continue from the last checkpoint in ${options.out} with --resume`,
   });
 }
