@@ -2,9 +2,8 @@
 // samples file against its problems file.
 import type { Command } from "commander";
 import { z } from "zod";
-import type { Sample } from "../data/records.js";
 import { ErrorCode, MathtuneError, inputError } from "../errors.js";
-import { createGraderPool, gradeSolution, type GradeResult, type GraderPoolOptions } from "../grade/index.js";
+import { createGraderPool, gradeSamples, gradeSolution, type GraderPoolOptions } from "../grade/index.js";
 import { readProblems, readSamples } from "../metrics/samples.js";
 import { readJsonlRaw, writeJsonlAtomic } from "../util/jsonl.js";
 import { createProgress } from "../util/progress.js";
@@ -70,17 +69,12 @@ export async function gradeSamplesFile(
     return p.answer;
   });
   const t0 = performance.now();
-  const pool = createGraderPool(poolOptions);
-  let results: GradeResult[];
-  try {
-    results = await pool.gradeMany(
-      samples.map(({ sample }, i) => ({ gold: golds[i], pred: sample.text, solution: true })),
-      onProgress,
-    );
-  } finally {
-    await pool.close();
-  }
-  const graded: Sample[] = samples.map(({ sample }, i) => ({ ...sample, extracted: results[i].extracted, correct: results[i].correct }));
+  const { graded, results } = await gradeSamples(
+    samples.map(({ sample }) => sample),
+    golds,
+    poolOptions,
+    onProgress,
+  );
   writeJsonlAtomic(outFile, graded);
   return {
     samples: graded.length,

@@ -11,4 +11,4 @@ export {
   type VerifyOptions,
 } from "./verify.js";
 export { clusterKey, clusterAnswers, type ClusterOptions } from "./cluster.js";
-export { createGraderPool, type GraderPool, type GraderPoolOptions, type GradeJob } from "./pool.js";
+export { createGraderPool, gradeSamples, type GraderPool, type GraderPoolOptions, type GradeJob } from "./pool.js";

@@ -189,3 +189,29 @@ export function createGraderPool(options: GraderPoolOptions = {}): GraderPool {
     },
   };
 }
+
+/**
+ * Grades sampled solutions against their gold answers (`golds[i]` for `samples[i]`) on a pool
+ * opened and closed here, and returns each sample with `extracted` and `correct` filled in, plus
+ * the grader's verdicts (with their reasons). The one bulk path of `mathtune grade --samples` and
+ * the recipe's grading stages.
+ */
+export async function gradeSamples<S extends { text: string }>(
+  samples: readonly S[],
+  golds: readonly string[],
+  options: GraderPoolOptions = {},
+  onProgress?: (done: number, total: number) => void,
+): Promise<{ graded: Array<S & { extracted: string | null; correct: boolean }>; results: GradeResult[] }> {
+  if (golds.length !== samples.length) throw new Error(`gradeSamples: ${samples.length} samples but ${golds.length} gold answers`);
+  const pool = createGraderPool(options);
+  let results: GradeResult[];
+  try {
+    results = await pool.gradeMany(
+      samples.map((s, i) => ({ gold: golds[i], pred: s.text, solution: true })),
+      onProgress,
+    );
+  } finally {
+    await pool.close();
+  }
+  return { graded: samples.map((s, i) => ({ ...s, extracted: results[i].extracted, correct: results[i].correct })), results };
+}

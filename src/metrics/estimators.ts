@@ -104,3 +104,32 @@ export function bootstrapStderr(values: ArrayLike<number>, resamples: readonly I
   const v = (s2 - (s * s) / b) / (b - 1);
   return Math.sqrt(Math.max(0, v));
 }
+
+/**
+ * Within-problem AUC of evaluator scores: over every pair of a correct and an incorrect scored
+ * sample of the same problem, the fraction where the correct one scores higher (ties count half).
+ * Pairs are pooled over problems, so a problem with many pairs weighs more. This is what
+ * re-ranking needs: telling right from wrong among one problem's candidates, not across problems
+ * of different difficulty. Null when no problem has both a correct and an incorrect scored sample.
+ */
+export function withinProblemAuc(
+  problems: ReadonlyArray<{ correct: ReadonlyArray<boolean>; scores?: ReadonlyArray<number | null | undefined> }>,
+): { auc: number; pairs: number; problems: number } | null {
+  let wins = 0;
+  let pairs = 0;
+  let used = 0;
+  for (const p of problems) {
+    if (!p.scores) continue;
+    const pos: number[] = [];
+    const neg: number[] = [];
+    p.correct.forEach((c, i) => {
+      const s = p.scores?.[i];
+      if (typeof s === "number" && Number.isFinite(s)) (c ? pos : neg).push(s);
+    });
+    if (pos.length === 0 || neg.length === 0) continue;
+    used++;
+    for (const a of pos) for (const b of neg) wins += a > b ? 1 : a === b ? 0.5 : 0;
+    pairs += pos.length * neg.length;
+  }
+  return pairs === 0 ? null : { auc: wins / pairs, pairs, problems: used };
+}

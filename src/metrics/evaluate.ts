@@ -14,7 +14,7 @@ import {
   type Candidates,
   type Strategy,
 } from "../select/strategies.js";
-import { bootstrapResamples, bootstrapStderr, mean, passAtK, subsetsOf } from "./estimators.js";
+import { bootstrapResamples, bootstrapStderr, mean, passAtK, subsetsOf, withinProblemAuc } from "./estimators.js";
 
 /** One problem's graded (and possibly scored) candidates. */
 export interface ProblemSamples {
@@ -187,6 +187,12 @@ export function evaluate(problems: readonly ProblemSamples[], options: EvaluateO
   };
   const everyone = problems.map((_, i) => i);
   const results = table(everyone, new Rng(hashString(`${seed}/bootstrap`)));
+  const auc = withinProblemAuc(problems);
+  if (auc) {
+    results["evaluator.auc"] = auc.auc;
+    results["evaluator.auc:pairs"] = auc.pairs;
+    results["evaluator.auc:problems"] = auc.problems;
+  }
 
   const breakdowns: Evaluation["breakdowns"] = { level: {}, subject: {} };
   if (options.breakdowns ?? true) {

@@ -1,5 +1,5 @@
 // Metrics: pass@k, Maj1@k, MajK@k, strategy@k, subsets and bootstrap errors.
-export { binomial, bootstrapResamples, bootstrapStderr, mean, passAtK, subsetsOf } from "./estimators.js";
+export { binomial, bootstrapResamples, bootstrapStderr, mean, passAtK, subsetsOf, withinProblemAuc } from "./estimators.js";
 export {
   defaultKs,
   evaluate,

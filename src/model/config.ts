@@ -31,7 +31,9 @@ export const SIZE_PRESETS = {
   tiny: { contextLength: 64, dModel: 64, nLayers: 2, nHeads: 4, nKvHeads: 4, ffnDim: 192 },
   /** The reference model of the benchmarks: 4 layers, d_model 256, 4 heads, FFN 768, context 128. */
   reference: { contextLength: 128, dModel: 256, nLayers: 4, nHeads: 4, nKvHeads: 4, ffnDim: 768 },
-  /** A larger model for the demo when time allows. */
+  /** The demo's base model (models/demo-base.gguf): 1.8M parameters, fits the 10 MB budget in F32. */
+  demo: { contextLength: 192, dModel: 192, nLayers: 4, nHeads: 6, nKvHeads: 6, ffnDim: 512 },
+  /** A larger model for when time allows. */
   small: { contextLength: 256, dModel: 256, nLayers: 6, nHeads: 8, nKvHeads: 4, ffnDim: 768 },
 } as const satisfies Record<string, Omit<LlamaConfig, "vocabSize" | "rmsEps" | "ropeFreqBase" | "tiedOutput">>;
 

@@ -108,7 +108,11 @@ export function paperTables(recipe: Recipe, arms: ArmResult[], unavailable: read
     const keys = ["maj1", "rr.all", `rr.top${K}`, "wrr", `wrr.top${K}`, `maj1.top${recipe.eval.topN}`];
     tables.push({
       title: `(2) Re-ranking with the evaluator (${main.name}, N = ${N})`,
-      note: "Evaluator calls: solutions the evaluator scores, per problem.",
+      note:
+        "Evaluator calls: solutions the evaluator scores, per problem." +
+        (t["evaluator.auc"] !== undefined
+          ? ` Evaluator AUC on these test samples (a correct vs an incorrect sample of the same problem; ${t["evaluator.auc:pairs"]} pairs from ${t["evaluator.auc:problems"]} problems): ${t["evaluator.auc"].toFixed(3)}.`
+          : ""),
       header: ["Strategy", `Accuracy@${N}`, "Evaluator calls / problem"],
       rows: keys.filter((k) => t[`${k}@${N}`] !== undefined).map((k) => [displayName(k), pc(t[`${k}@${N}`], t[`${k}@${N}_stderr`]), k === "maj1" ? "0" : ((t[`${k}@${N}:calls`] ?? 0) / main.results.meta.problems).toFixed(1)]),
     });

@@ -21,7 +21,7 @@ import { toSftExamples } from "../data/sft.js";
 import { generatorPrompt } from "../data/prompts.js";
 import type { SizePreset } from "../model/config.js";
 import type { SftOptions } from "../train/sft.js";
-import { createGraderPool, clusterKey, equivalent } from "../grade/index.js";
+import { clusterKey, equivalent, gradeSamples, type GradeResult } from "../grade/index.js";
 import { equivEquivalence, exactEquivalence } from "../select/cluster.js";
 import { needsScores, type Strategy } from "../select/strategies.js";
 import { evaluate } from "../metrics/evaluate.js";
@@ -52,6 +52,7 @@ export const paths = {
   scored: (gen: string) => `score/${gen}/samples.jsonl`,
   mtsfDir: "mtsf",
   mtsfModel: "mtsf/stage-2-sft/model.gguf",
+  mtsfStageDir: "mtsf/stage-2-sft",
   controlDir: "mtsf-control",
   controlModel: "mtsf-control/model.gguf",
   results: "results.json",
@@ -348,23 +349,24 @@ async function gradeFile(r: Recipe, ctx: StageContext, label: string, problemsRe
   const problems = readProblems(ctx.path(problemsRel));
   const gold = new Map(problems.map((p) => [p.id, p.answer]));
   const samples = canonicalOrder(readJsonl(ctx.path(samplesRel), SampleSchema), problems);
-  const pool = createGraderPool({ workers: r.grade.workers, timeoutMs: r.grade.timeoutMs, verifyOptions: { fallbackLastNumber: r.grade.fallbackLastNumber } });
+  const golds = samples.map((s) => {
+    const g = gold.get(s.problem_id);
+    if (g === undefined) throw new MathtuneError(ErrorCode.input, `${samplesRel}: problem ${s.problem_id} is not in ${problemsRel}`);
+    return g;
+  });
   const progress = createProgress({ label: `  ${label}`, total: samples.length });
-  let results;
+  let graded: Sample[];
+  let results: GradeResult[];
   try {
-    results = await pool.gradeMany(
-      samples.map((s) => {
-        const g = gold.get(s.problem_id);
-        if (g === undefined) throw new MathtuneError(ErrorCode.input, `${samplesRel}: problem ${s.problem_id} is not in ${problemsRel}`);
-        return { gold: g, pred: s.text, solution: true };
-      }),
+    ({ graded, results } = await gradeSamples(
+      samples,
+      golds,
+      { workers: r.grade.workers, timeoutMs: r.grade.timeoutMs, verifyOptions: { fallbackLastNumber: r.grade.fallbackLastNumber } },
       (done) => progress.update(done),
-    );
+    ));
   } finally {
     progress.stop();
-    await pool.close();
   }
-  const graded = samples.map((s, i) => ({ ...s, extracted: results[i].extracted, correct: results[i].correct }));
   writeJsonlAtomic(ctx.path(outRel), graded);
   const counts: Record<string, number> = {};
   for (const x of results) counts[x.reason] = (counts[x.reason] ?? 0) + 1;
@@ -613,18 +615,39 @@ function continuedSft(r: Recipe): Omit<SftOptions, "data" | "out" | "base" | "st
   return { ...rest, ...(r.mtsf.lr !== null ? { lr: r.mtsf.lr } : {}) };
 }
 
+/**
+ * True when MTSF's evaluator stage would train exactly the re-ranking evaluator (same start model,
+ * data, settings and steps): the recipe then continues from that evaluator instead of training it twice.
+ */
+export function mtsfReusesEvaluator(r: Recipe): boolean {
+  return r.evaluator.enabled && r.mtsf.evaluatorSteps === r.evaluator.steps;
+}
+
 function mtsfStage(r: Recipe, main: Recipe["generators"][number]): Stage {
   const e = r.evaluator;
+  const reuse = mtsfReusesEvaluator(r);
   return {
     id: "mtsf/train",
-    title: `MTSF of ${main.name}: SSFT model -> evaluator (${r.mtsf.evaluatorSteps} steps) -> generator (${r.mtsf.generatorSteps} steps)`,
+    title: reuse
+      ? `MTSF of ${main.name}: the evaluator (its SSFT model trained ${e.steps} evaluator steps) -> generator (${r.mtsf.generatorSteps} steps)`
+      : `MTSF of ${main.name}: SSFT model -> evaluator (${r.mtsf.evaluatorSteps} steps) -> generator (${r.mtsf.generatorSteps} steps)`,
     version: 1,
-    config: { mtsf: r.mtsf, evaluator: { ...e, enabled: null, n: null, problems: null, scoreTopK: null, steps: null }, sft: continuedSft(r) },
-    inputs: [paths.model(main.name), paths.sftData(main.name), paths.evalProblems, paths.evalGraded],
+    config: reuse
+      ? { mtsf: r.mtsf, sft: continuedSft(r), from: "evaluator" }
+      : { mtsf: r.mtsf, evaluator: { ...e, enabled: null, n: null, problems: null, scoreTopK: null, steps: null }, sft: continuedSft(r) },
+    inputs: reuse
+      ? [paths.evaluatorModel, paths.sftData(main.name)]
+      : [paths.model(main.name), paths.sftData(main.name), paths.evalProblems, paths.evalGraded],
     outputs: [paths.mtsfModel],
     workDirs: [paths.mtsfDir],
     interrupt: "cooperative",
     async run(ctx) {
+      if (reuse) {
+        // The first generator stage is the main generator's SSFT and the evaluator stage is the
+        // re-ranking evaluator, both already trained: only the last generator stage is left.
+        const res = await continueSft(ctx, r, "mtsf/stage-2-sft", paths.evaluatorModel, paths.model(main.name), paths.sftData(main.name), paths.mtsfStageDir);
+        return { stages: 3, evaluator_reused: true, steps: res.step, loss: res.loss, val_loss: res.valLoss };
+      }
       const { runMtsf } = await import("../train/mtsf.js");
       let progress: Progress | undefined;
       const res = await runMtsf({
@@ -662,9 +685,47 @@ function mtsfStage(r: Recipe, main: Recipe["generators"][number]): Stage {
       });
       progress?.stop();
       const evalStageRes = res.stages.find((x) => x.kind === "evaluator");
-      return { stages: res.stages.length, evaluator_val_auc: evalStageRes?.valAuc ?? null };
+      return { stages: res.stages.length + 1, evaluator_reused: false, evaluator_val_auc: evalStageRes?.valAuc ?? null };
     },
   };
+}
+
+/**
+ * Generator fine-tuning of `fromRel` for mtsf.generatorSteps on `dataRel` into `outRel` (the
+ * control, and MTSF's last stage). Rows are as long as the SSFT model's (`ssftRel`): an evaluator
+ * GGUF records its own, longer context, which must not change the generator's rows.
+ */
+async function continueSft(ctx: StageContext, r: Recipe, label: string, fromRel: string, ssftRel: string, dataRel: string, outRel: string) {
+  const { latestCheckpoint } = await import("../train/checkpoints.js");
+  const { runSftInChild } = await import("../train/runner.js");
+  const { readGguf } = await import("../model/gguf.js");
+  const { configFromGguf } = await import("../model/checkpoint.js");
+  const out = ctx.path(outRel);
+  const opts = continuedSft(r);
+  const seqLen = opts.seqLen ?? Math.min(512, configFromGguf(readGguf(ctx.path(ssftRel))).contextLength);
+  let progress: Progress | undefined;
+  const res = await runSftInChild(
+    {
+      ...opts,
+      seqLen,
+      data: ctx.path(dataRel),
+      out,
+      base: ctx.path(fromRel),
+      steps: r.mtsf.generatorSteps,
+      resume: ctx.resuming && latestCheckpoint(out) !== undefined,
+    },
+    {
+      onEvent: (ev) => {
+        if (ev.kind === "start") {
+          progress = createProgress({ label: `  ${label}`, total: ev.steps });
+          progress.update(ev.startStep);
+        } else if (ev.kind === "step") progress?.update(ev.step, { loss: ev.loss.toFixed(4) });
+      },
+    },
+  );
+  progress?.stop();
+  if (res.stopped) throw new RunInterrupted(`${label} (step ${res.step})`);
+  return res;
 }
 
 function controlStage(r: Recipe, main: Recipe["generators"][number]): Stage {
@@ -678,30 +739,7 @@ function controlStage(r: Recipe, main: Recipe["generators"][number]): Stage {
     workDirs: [paths.controlDir],
     interrupt: "cooperative",
     async run(ctx) {
-      const { latestCheckpoint } = await import("../train/checkpoints.js");
-      const { runSftInChild } = await import("../train/runner.js");
-      const out = ctx.path(paths.controlDir);
-      let progress: Progress | undefined;
-      const res = await runSftInChild(
-        {
-          ...continuedSft(r),
-          data: ctx.path(paths.sftData(main.name)),
-          out,
-          base: ctx.path(paths.model(main.name)),
-          steps: r.mtsf.generatorSteps,
-          resume: ctx.resuming && latestCheckpoint(out) !== undefined,
-        },
-        {
-          onEvent: (ev) => {
-            if (ev.kind === "start") {
-              progress = createProgress({ label: "  mtsf/control", total: ev.steps });
-              progress.update(ev.startStep);
-            } else if (ev.kind === "step") progress?.update(ev.step, { loss: ev.loss.toFixed(4) });
-          },
-        },
-      );
-      progress?.stop();
-      if (res.stopped) throw new RunInterrupted(`mtsf/control (step ${res.step})`);
+      const res = await continueSft(ctx, r, "mtsf/control", paths.model(main.name), paths.model(main.name), paths.sftData(main.name), paths.controlDir);
       return { steps: res.step, loss: res.loss, val_loss: res.valLoss };
     },
   };

@@ -422,7 +422,9 @@ export async function runEvaluatorTraining(options: EvaluatorTrainOptions): Prom
         i += b.items;
       }
       saturated = scores.filter((x) => x > -1e-4).length / scores.length;
-      return auc(scores, ys);
+      // Undefined (null) when the held-out candidates are all of one class.
+      const a = auc(scores, ys);
+      return Number.isNaN(a) ? null : a;
     };
 
     // The margin and softplus losses have (almost) no gradient where S is saturated; a run can

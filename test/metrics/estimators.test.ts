@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { binomial, bootstrapResamples, bootstrapStderr, passAtK, subsetsOf } from "../../src/metrics/estimators.js";
+import { binomial, bootstrapResamples, bootstrapStderr, passAtK, subsetsOf, withinProblemAuc } from "../../src/metrics/estimators.js";
 import { Rng } from "../../src/util/rng.js";
 
 test("pass@k by hand", () => {
@@ -67,4 +67,22 @@ test("bootstrap stderr: 0 for constant values, close to sqrt(p(1-p)/m) for Berno
   const want = Math.sqrt(0.25 / 400);
   assert.ok(Math.abs(se - want) / want < 0.1, `${se} vs ${want}`);
   assert.equal(bootstrapStderr([1], bootstrapResamples(1, 10, new Rng(0))), 0);
+});
+
+test("within-problem AUC by hand: pairs only inside a problem, ties half, unscored samples left out", () => {
+  // Problem a: correct 0.9, 0.5; incorrect 0.7 -> pairs (0.9>0.7) win, (0.5<0.7) loss.
+  // Problem b: correct 0.2; incorrect 0.2, 0.1, unscored -> tie 0.5, win 1.
+  // Problem c: all correct, no pair. Across problems b's 0.2 would lose to a's 0.7: not counted.
+  const r = withinProblemAuc([
+    { correct: [true, true, false], scores: [0.9, 0.5, 0.7] },
+    { correct: [true, false, false, false], scores: [0.2, 0.2, 0.1, null] },
+    { correct: [true, true], scores: [0.1, 0.3] },
+    { correct: [true, false] },
+  ]);
+  assert.deepEqual(r, { auc: 2.5 / 4, pairs: 4, problems: 2 });
+  assert.equal(withinProblemAuc([{ correct: [true, true], scores: [0.1, 0.2] }]), null);
+  // A perfect and a reversed evaluator.
+  const correct = [true, false, true, false];
+  assert.equal(withinProblemAuc([{ correct, scores: [0.9, 0.1, 0.8, 0.2] }])?.auc, 1);
+  assert.equal(withinProblemAuc([{ correct, scores: [0.1, 0.9, 0.2, 0.8] }])?.auc, 0);
 });

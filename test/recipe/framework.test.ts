@@ -211,6 +211,14 @@ test("a recipe that asks for a stage this build lacks fails before anything runs
   const withMtsf = planStages(resolveRecipeObject({ ...base, mtsf: { enabled: true } }, "r.json", "/")).map((s) => s.id);
   assert.deepEqual(withMtsf, ["data", "sft/d", "sample/d", "grade/d", "evaluator/sample", "evaluator/grade", "eval/d", "mtsf/train", "mtsf/control", "sample/mtsf", "grade/mtsf", "eval/mtsf", "sample/control", "grade/control", "eval/control", "report"]);
   assert.throws(() => resolveRecipeObject({ generators: [{ name: "control", style: "terse" }], mtsf: { enabled: true } }, "r.json", "/"), /MTSF arm/);
+  // With the evaluator on and the same evaluator steps, MTSF continues from the re-ranking
+  // evaluator instead of training the same evaluator twice; other step counts train their own.
+  const both = (mtsf: object) => planStages(resolveRecipeObject({ ...base, evaluator: { enabled: true, steps: 50 }, mtsf: { enabled: true, ...mtsf } }, "r.json", "/"));
+  const reused = both({ evaluatorSteps: 50 }).find((s) => s.id === "mtsf/train");
+  assert.deepEqual(reused?.inputs, ["evaluator/train/model.gguf", "data/sft-d.jsonl"]);
+  assert.match(reused?.title ?? "", /the evaluator \(its SSFT model trained 50 evaluator steps\)/);
+  const own = both({ evaluatorSteps: 60 }).find((s) => s.id === "mtsf/train");
+  assert.ok(own?.inputs.includes("sft/d/model.gguf") && !own.inputs.includes("evaluator/train/model.gguf"));
   // A stage of the paper's recipe that a build lacks stops the plan when the recipe enables it.
   const lacking = [{ id: "mtsf", inputs: [], outputs: [], missing: "the MTSF trainer", enabledBy: "mtsf.enabled" }];
   const r = resolveRecipeObject({ ...base, mtsf: { enabled: true } }, "r.json", "/");
