@@ -84,7 +84,7 @@ export function register(program: Command): void {
     .option("--seed <s>", "base seed (per-sample seeds derive from it)", num("seed", { int: true }), 0)
     .option("--greedy", "greedy decoding, one sample per problem (Pass@1)")
     .option("--threads <t>", "llama.cpp threads (default: cores - 1)", num("threads", { int: true, min: 1 }))
-    .option("--parallel <p>", "sequences decoded in parallel (local)", num("parallel", { int: true, min: 1 }), 32)
+    .option("--parallel <p>", "sequences decoded in parallel (local)", num("parallel", { int: true, min: 1 }), 4)
     .option("--concurrency <c>", "requests in flight (server)", num("concurrency", { int: true, min: 1 }), 8)
     .option("--timeout <s>", "per-request timeout in seconds (server)", num("timeout", { min: 1 }), 300)
     .option("--retries <r>", "retries per request (server)", num("retries", { int: true, min: 0 }), 4)

@@ -148,7 +148,7 @@ export function register(program: Command): void {
     .option("--top-k <k>", "score only members of the K largest answer clusters of each problem (0: all)", "0")
     .option("--labels <pos,neg>", "label words", `${EVALUATOR_LABELS.positive},${EVALUATOR_LABELS.negative}`)
     .option("--threads <n>", "CPU threads for llama.cpp (default: cores - 1)")
-    .option("--parallel <n>", "sequences evaluated in parallel (default 32)")
+    .option("--parallel <n>", "sequences evaluated in parallel (default 4)")
     .option("--context-size <n>", "tokens per sequence (default: the model's training context, at most 4096)")
     .option("--quiet", "no progress display")
     .action(async (opts: ScoreCliOptions) => {

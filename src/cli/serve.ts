@@ -12,7 +12,7 @@ export function register(program: Command): void {
     .option("--host <h>", "interface to listen on", "127.0.0.1")
     .option("--name <name>", "model name clients use (default: the file name without .gguf)")
     .option("--threads <t>", "llama.cpp threads (default: cores - 1)", num("threads", { int: true, min: 1 }))
-    .option("--parallel <p>", "sequences decoded in parallel", num("parallel", { int: true, min: 1 }), 32)
+    .option("--parallel <p>", "sequences decoded in parallel", num("parallel", { int: true, min: 1 }), 4)
     .action(async (o: { model: string; port: number; host: string; name?: string; threads?: number; parallel: number }) => {
       const { LocalModel } = await import("../sample/local.js");
       const { startServer } = await import("../sample/server.js");

@@ -112,7 +112,9 @@ export async function runRecipe(recipe: Recipe, options: RunRecipeOptions): Prom
   const inputs = { base_model: recipe.model.base === null ? null : { path: recipe.model.base, sha256: baseHash } };
   writeConfig(runDir, recipe, { inputs });
 
-  say(parameterTable([["run folder", runDir], ...parameterRows(recipe), ["stages", stages.map((s) => s.id).join(", ")]]));
+  // A new model's size means nothing when a base model is fine-tuned.
+  const rows = parameterRows(recipe).map(([k, v]): [string, string] => (k === "model.size" && recipe.model.base !== null ? [k, "– (model.base is fine-tuned)"] : [k, v]));
+  say(parameterTable([["run folder", runDir], ...rows, ["stages", stages.map((s) => s.id).join(", ")]]));
   if (!recipe.evaluator.enabled) say("not in this run: evaluator training and re-ranking (evaluator.enabled is false)");
   if (!recipe.mtsf.enabled) say("not in this run: MTSF and its control (mtsf.enabled is false)");
   for (const u of unavailableFor(recipe, true)) say(`not available in this build: ${u.id} (${u.missing})`);

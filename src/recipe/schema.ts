@@ -123,7 +123,7 @@ const SamplingSchema = z.strictObject({
   /** Generation stops before any of these strings. */
   stop: z.array(z.string().min(1)).default([]),
   /** Sequences decoded in parallel (local backend). */
-  parallel: posInt.default(32),
+  parallel: posInt.default(4),
   /** Context of the local sampler in tokens; null: sft.seqLen, else the model's own. */
   contextSize: posInt.nullable().default(null),
   /** Sample from this server instead of a local GGUF (only for generators without SFT). */

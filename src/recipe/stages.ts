@@ -611,7 +611,8 @@ function evalStage(r: Recipe, gen: Arm, scored: boolean): Stage {
 
 /** The generator settings of the MTSF generator stage and of the control (fine-tuning a GGUF). */
 function continuedSft(r: Recipe): Omit<SftOptions, "data" | "out" | "base" | "steps" | "resume"> {
-  const { data: _d, out: _o, base: _b, size: _s, steps: _n, resume: _r, lr: _lr, warmup: _w, evalEvery: _e, saveEvery: _v, ...rest } = sftOptions(r, "x", "/", false);
+  // sft.evalEvery / saveEvery carry over (unset: the trainer's default of a tenth of the steps).
+  const { data: _d, out: _o, base: _b, size: _s, steps: _n, resume: _r, lr: _lr, warmup: _w, ...rest } = sftOptions(r, "x", "/", false);
   return { ...rest, ...(r.mtsf.lr !== null ? { lr: r.mtsf.lr } : {}) };
 }
 

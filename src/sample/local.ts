@@ -13,7 +13,7 @@ import type { Completion, ContinuationLogprobs, GenerateOptions, Sampler, Sample
 export interface LocalModelOptions {
   /** CPU threads for llama.cpp. Defaults to cores - 1 (the ggml pool spin-waits; leave Node a core). */
   threads?: number;
-  /** Sequences decoded in parallel in one context. Defaults to 32. */
+  /** Sequences decoded in parallel in one context. Defaults to 4; only 1 is exactly reproducible (docs/sampling.md). */
   parallel?: number;
   /** Tokens per sequence (prompt + completion). Defaults to the model's training context, at most 4096. */
   contextSize?: number;
@@ -93,7 +93,7 @@ export class LocalModel implements Sampler, Scorer {
   /** Loads `path` and creates a context with `parallel` sequences. */
   static async open(path: string, options: LocalModelOptions = {}): Promise<LocalModel> {
     const threads = options.threads ?? defaultThreads();
-    const parallel = options.parallel ?? 32;
+    const parallel = options.parallel ?? 4;
     if (!Number.isInteger(threads) || threads < 1) throw new MathtuneError(ErrorCode.usage, `threads must be a positive integer (got ${threads})`);
     if (!Number.isInteger(parallel) || parallel < 1) throw new MathtuneError(ErrorCode.usage, `parallel must be a positive integer (got ${parallel})`);
     // Read the header ourselves first: a missing or non-GGUF file gets our clear error, not a native one.

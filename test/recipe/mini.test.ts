@@ -1,5 +1,5 @@
-// The miniature recipe end to end (recipes/mini.json: tiny model, 12 steps, N = 4) through the
-// real CLI: every file of the run folder, a rerun that redoes nothing, a run stopped in the middle
+// The miniature recipe end to end (recipes/mini.json: the demo's base model fine-tuned 12 steps,
+// N = 4, the evaluator, scoring, MTSF and its control for 4 steps each) through the real CLI: every file of the run folder, a rerun that redoes nothing, a run stopped in the middle
 // of training (as Ctrl-C does) and one crashed in the middle of sampling, each finishing with
 // results identical to the uninterrupted run. The recipe samples with parallel 1, which makes
 // sampling bit-reproducible (docs/recipe.md, "Reproducibility").
@@ -42,14 +42,23 @@ function files(dir: string): string[] {
 const read = (dir: string, rel: string): string => readFileSync(join(dir, rel), "utf8");
 const sha = (p: string): string => createHash("sha256").update(readFileSync(p)).digest("hex");
 const gens = ["terse", "detailed"];
+/** Every arm: the two generators, then MTSF and its control. */
+const arms = [...gens, "mtsf", "control"];
 /** The files whose content must not depend on interruptions (the results, and what they rest on). */
 const resultFiles = [
   "data/train.jsonl",
   "data/test.jsonl",
-  ...gens.flatMap((g) => [`sft/${g}/model.gguf`, `grade/${g}/samples.jsonl`, `eval/${g}/results.json`, `eval/${g}/per-problem.json`]),
+  ...gens.map((g) => `sft/${g}/model.gguf`),
+  "evaluator/graded.jsonl",
+  "evaluator/train/model.gguf",
+  "score/detailed/samples.jsonl",
+  "mtsf/stage-2-sft/model.gguf",
+  "mtsf-control/model.gguf",
+  ...arms.flatMap((g) => [`grade/${g}/samples.jsonl`, `eval/${g}/results.json`, `eval/${g}/per-problem.json`]),
   "results.json",
   "report.md",
 ];
+const STAGES = 22;
 
 const work = mkdtempSync(join(tmpdir(), "mathtune-mini-"));
 const ref = join(work, "ref");
@@ -67,23 +76,33 @@ test("the miniature recipe writes every file of the run folder, and a rerun redo
     "report.html",
     "data/train.jsonl",
     "data/test.jsonl",
-    ...gens.flatMap((g) => [
-      `data/sft-${g}.jsonl`,
-      `sft/${g}/model.gguf`,
-      `sft/${g}/metrics.jsonl`,
-      `sft/${g}/config.json`,
+    ...gens.flatMap((g) => [`data/sft-${g}.jsonl`, `sft/${g}/model.gguf`, `sft/${g}/metrics.jsonl`, `sft/${g}/config.json`, `stages/sft__${g}.json`]),
+    ...arms.flatMap((g) => [
       `sample/${g}/samples.jsonl`,
       `grade/${g}/samples.jsonl`,
       `eval/${g}/results.json`,
       `eval/${g}/report.md`,
       `eval/${g}/report.html`,
       `eval/${g}/per-problem.json`,
-      `stages/sft__${g}.json`,
       `stages/sample__${g}.json`,
       `stages/grade__${g}.json`,
       `stages/eval__${g}.json`,
     ]),
+    "evaluator/problems.jsonl",
+    "evaluator/samples.jsonl",
+    "evaluator/graded.jsonl",
+    "evaluator/train/model.gguf",
+    "evaluator/train/metrics.jsonl",
+    "score/detailed/samples.jsonl",
+    "mtsf/stage-2-sft/model.gguf",
+    "mtsf-control/model.gguf",
     "stages/data.json",
+    "stages/evaluator__sample.json",
+    "stages/evaluator__grade.json",
+    "stages/evaluator__train.json",
+    "stages/score__detailed.json",
+    "stages/mtsf__train.json",
+    "stages/mtsf__control.json",
     "stages/report.json",
   ];
   for (const f of expected) assert.ok(all.includes(f), `${f} is in the run folder`);
@@ -95,11 +114,13 @@ test("the miniature recipe writes every file of the run folder, and a rerun redo
   assert.equal(config.seeds.sampling, 3);
   assert.match(config.versions["node-llama-cpp"], /^\d+\.\d+\.\d+/);
   assert.match(config.versions.mathtune, /^\d+\.\d+\.\d+/);
-  for (const g of gens) assert.equal(config.models[`sft/${g}/model.gguf`], sha(join(ref, `sft/${g}/model.gguf`)));
+  for (const m of [...gens.map((g) => `sft/${g}/model.gguf`), "evaluator/train/model.gguf", "mtsf/stage-2-sft/model.gguf", "mtsf-control/model.gguf"]) {
+    assert.equal(config.models[m], sha(join(ref, m)), `sha256 of ${m} in config.json`);
+  }
 
   // The data: 12 test problems; samples: 4 + 1 greedy each, graded.
   assert.equal(read(ref, "data/test.jsonl").trim().split("\n").length, 12);
-  for (const g of gens) {
+  for (const g of arms) {
     const graded = read(ref, `grade/${g}/samples.jsonl`).trim().split("\n").map((l) => JSON.parse(l) as { greedy?: boolean; correct?: boolean; extracted?: unknown });
     assert.equal(graded.length, 12 * 5);
     assert.equal(graded.filter((s) => s.greedy).length, 12);
@@ -107,15 +128,34 @@ test("the miniature recipe writes every file of the run folder, and a rerun redo
   }
   // metrics.jsonl: a start and a done line per stage, and training losses.
   const events = read(ref, "metrics.jsonl").trim().split("\n").map((l) => JSON.parse(l) as { stage: string; event?: string; loss?: number });
-  const stages = ["data", ...gens.map((g) => `sft/${g}`), ...gens.flatMap((g) => [`sample/${g}`, `grade/${g}`, `eval/${g}`]), "report"];
+  const stages = [
+    "data",
+    ...gens.map((g) => `sft/${g}`),
+    ...arms.flatMap((g) => [`sample/${g}`, `grade/${g}`, `eval/${g}`]),
+    "evaluator/sample",
+    "evaluator/grade",
+    "evaluator/train",
+    "score/detailed",
+    "mtsf/train",
+    "mtsf/control",
+    "report",
+  ];
+  assert.equal(stages.length, STAGES);
   for (const s of stages) assert.ok(events.some((e) => e.stage === s && e.event === "done"), `${s} done in metrics.jsonl`);
   assert.ok(events.some((e) => e.stage === "sft/terse" && typeof e.loss === "number"));
   // Results and reports.
   const results = JSON.parse(read(ref, "results.json")) as { results: Record<string, number>; arms: Record<string, unknown>; main: string };
   assert.equal(results.main, "detailed");
-  assert.deepEqual(Object.keys(results.arms), gens);
+  assert.deepEqual(Object.keys(results.arms), arms);
   for (const k of ["pass@1", "pass@4", "maj1@4", "maj1@4_stderr"]) assert.equal(typeof results.results[k], "number", k);
+  // Every sample of the main generator carries the evaluator's score, and the re-ranking rows exist.
+  const scored = read(ref, "score/detailed/samples.jsonl").trim().split("\n").map((l) => JSON.parse(l) as { score?: number });
+  assert.equal(scored.length, 12 * 5);
+  assert.ok(scored.every((s) => typeof s.score === "number" && s.score >= 0 && s.score <= 1));
+  assert.equal(typeof results.results["rr.all@4"], "number");
   assert.match(read(ref, "report.md"), /\(1\) SSFT by solution style/);
+  assert.match(read(ref, "report.md"), /\(2\) /);
+  assert.match(read(ref, "report.md"), /\(3\) /);
   assert.match(read(ref, "report.html"), /<svg/);
   assert.match(r.stdout, /\(1\) SSFT by solution style \(N = 4\)/);
   assert.match(r.stderr, /Parameter\s+\| Value/);
@@ -125,7 +165,7 @@ test("the miniature recipe writes every file of the run folder, and a rerun redo
   const before = new Map(files(ref).map((f) => [f, statSync(join(ref, f)).mtimeMs]));
   const again = cli(ref);
   assert.equal(again.code, 0, again.stderr);
-  assert.match(again.stdout, /0 of 10 stages ran \(10 cached\)/);
+  assert.match(again.stdout, new RegExp(`0 of ${STAGES} stages ran \\(${STAGES} cached\\)`));
   for (const [f, m] of before) {
     if (f === "metrics.jsonl" || f === "config.json") continue;
     assert.equal(statSync(join(ref, f)).mtimeMs, m, `${f} untouched by the rerun`);
@@ -145,7 +185,7 @@ test("stopped in the middle of training (Ctrl-C) and rerun: results identical to
   const second = cli(dir);
   assert.equal(second.code, 0, second.stderr);
   assert.match(second.stderr, /sft\/terse: .*\(resuming\)/);
-  assert.match(second.stderr, /\[1\/10\] data: cached/);
+  assert.match(second.stderr, new RegExp(`\\[1/${STAGES}\\] data: cached`));
   for (const f of resultFiles) assert.equal(sha(join(dir, f)), sha(join(ref, f)), `${f} identical`);
 });
 
