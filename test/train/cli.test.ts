@@ -42,5 +42,5 @@ test("train sft refuses --base with --size, and an unknown size", () => {
   assert.match(r.stderr, /--base and --size are exclusive/);
   r = cli("--data", data, "--out", join(dir, "x"), "--size", "huge");
   assert.equal(r.status, 1);
-  assert.match(r.stderr, /--size must be one of tiny, reference, small/);
+  assert.match(r.stderr, /--size must be one of tiny, reference, demo, small \(got huge\)/);
 });
