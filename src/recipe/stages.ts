@@ -637,7 +637,7 @@ function mtsfStage(r: Recipe, main: Recipe["generators"][number]): Stage {
       ? { mtsf: r.mtsf, sft: continuedSft(r), from: "evaluator" }
       : { mtsf: r.mtsf, evaluator: { ...e, enabled: null, n: null, problems: null, scoreTopK: null, steps: null }, sft: continuedSft(r) },
     inputs: reuse
-      ? [paths.evaluatorModel, paths.sftData(main.name)]
+      ? [paths.evaluatorModel, paths.sftData(main.name), paths.model(main.name)] // the SSFT model sets the row length
       : [paths.model(main.name), paths.sftData(main.name), paths.evalProblems, paths.evalGraded],
     outputs: [paths.mtsfModel],
     workDirs: [paths.mtsfDir],

@@ -215,7 +215,7 @@ test("a recipe that asks for a stage this build lacks fails before anything runs
   // evaluator instead of training the same evaluator twice; other step counts train their own.
   const both = (mtsf: object) => planStages(resolveRecipeObject({ ...base, evaluator: { enabled: true, steps: 50 }, mtsf: { enabled: true, ...mtsf } }, "r.json", "/"));
   const reused = both({ evaluatorSteps: 50 }).find((s) => s.id === "mtsf/train");
-  assert.deepEqual(reused?.inputs, ["evaluator/train/model.gguf", "data/sft-d.jsonl"]);
+  assert.deepEqual(reused?.inputs, ["evaluator/train/model.gguf", "data/sft-d.jsonl", "sft/d/model.gguf"]);
   assert.match(reused?.title ?? "", /the evaluator \(its SSFT model trained 50 evaluator steps\)/);
   const own = both({ evaluatorSteps: 60 }).find((s) => s.id === "mtsf/train");
   assert.ok(own?.inputs.includes("sft/d/model.gguf") && !own.inputs.includes("evaluator/train/model.gguf"));
