@@ -7,6 +7,27 @@ import { fork, type Serializable } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { ErrorCode, MathtuneError } from "../errors.js";
 
+/** What a training child sends for an error it caught: code, message, hint and stack reach the parent. */
+export interface ChildErrorMessage {
+  type: "error";
+  code: string;
+  message: string;
+  hint?: string;
+  stack?: string;
+}
+
+/** The error message of a training child for `err` (E_INTERNAL for anything but a MathtuneError). */
+export function childErrorMessage(err: unknown): ChildErrorMessage {
+  const e = err instanceof MathtuneError ? err : undefined;
+  return {
+    type: "error",
+    code: e?.code ?? "E_INTERNAL",
+    message: err instanceof Error ? err.message : String(err),
+    ...(e?.hint ? { hint: e.hint } : {}),
+    ...(err instanceof Error && err.stack ? { stack: err.stack } : {}),
+  };
+}
+
 /** What a child's message meant to the parent. */
 export type ChildOutcome<R> = { done: R } | { failed: MathtuneError } | undefined;
 

@@ -3,7 +3,7 @@
  * GGML_ASSERT aborts the process it happens in, so training runs here and the parent reports the
  * failure. Receives the options over IPC; sends step events, warnings, the result or an error.
  */
-import { MathtuneError } from "../errors.js";
+import { childErrorMessage } from "./child.js";
 import { runEvaluatorTraining, type EvaluatorTrainOptions, type EvaluatorWorkerMessage } from "./evaluator.js";
 
 type SerializableOptions = Omit<EvaluatorTrainOptions, "onStep" | "onWarning">;
@@ -27,13 +27,7 @@ process.once("message", (msg: { type: "start"; options: SerializableOptions }) =
       await send({ type: "done", result });
       process.exit(0);
     } catch (err) {
-      const e = err instanceof MathtuneError ? err : undefined;
-      await send({
-        type: "error",
-        code: e?.code ?? "E_INTERNAL",
-        message: err instanceof Error ? err.message : String(err),
-        ...(e?.hint ? { hint: e.hint } : {}),
-      });
+      await send(childErrorMessage(err));
       process.exit(1);
     }
   })();

@@ -28,7 +28,7 @@ import { CharTokenizer, LlamaVocabTokenizer, type Tokenizer } from "../model/tok
 import { writeFileAtomic } from "../util/fs.js";
 import { appendJsonl, repairJsonlTail } from "../util/jsonl.js";
 import { Rng, hashString } from "../util/rng.js";
-import { runInChild, siblingModule } from "./child.js";
+import { runInChild, siblingModule, type ChildErrorMessage } from "./child.js";
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointState } from "./checkpoints.js";
 import type { StreamState } from "./data.js";
 import {
@@ -505,7 +505,7 @@ export type EvaluatorWorkerMessage =
   | { type: "step"; step: number; steps: number; loss: number; valAuc?: number }
   | { type: "warning"; message: string }
   | { type: "done"; result: EvaluatorTrainResult }
-  | { type: "error"; code: string; message: string; hint?: string };
+  | ChildErrorMessage;
 
 /**
  * Runs {@link runEvaluatorTraining} in a child process, so that a native abort (GGML_ASSERT) ends

@@ -4,7 +4,7 @@
  * reaches the whole process group, and the parent forwards its own) stops the run after the
  * current step, with a checkpoint.
  */
-import { MathtuneError } from "../errors.js";
+import { childErrorMessage, type ChildErrorMessage } from "./child.js";
 import { triggerNativeAbort } from "../engine/tensor.js";
 import { runSft, type SftEvent, type SftOptions, type SftResult } from "./sft.js";
 
@@ -14,7 +14,7 @@ export type ToWorker = { type: "start"; options: SftOptions };
 export type FromWorker =
   | { type: "event"; event: SftEvent }
   | { type: "done"; result: SftResult }
-  | { type: "error"; code: string; message: string; hint?: string; stack?: string };
+  | ChildErrorMessage;
 
 function send(m: FromWorker): Promise<void> {
   return new Promise((resolve) => {
@@ -53,14 +53,7 @@ process.once("message", (msg: ToWorker) => {
       await send({ type: "done", result });
       process.exit(0);
     } catch (err) {
-      const e = err instanceof MathtuneError ? err : undefined;
-      await send({
-        type: "error",
-        code: e?.code ?? "E_INTERNAL",
-        message: err instanceof Error ? err.message : String(err),
-        ...(e?.hint ? { hint: e.hint } : {}),
-        ...(err instanceof Error && err.stack ? { stack: err.stack } : {}),
-      });
+      await send(childErrorMessage(err));
       process.exit(1);
     }
   })();
