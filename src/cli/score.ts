@@ -1,11 +1,14 @@
 // `mathtune score`: adds the evaluator's score S to each sample. With --top-k K only the members
 // of each problem's K largest answer clusters are scored (the paper's recipe), and the calls saved
 // are reported. The output is appended problem by problem, so a rerun resumes where it stopped.
+// With --likelihood the score is instead the model's own probability of each candidate as a
+// generator: the baseline a trained evaluator has to beat.
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
-import { EVALUATOR_LABELS, evaluatorLabelText, evaluatorPrompt } from "../data/prompts.js";
+import { EVALUATOR_LABELS, EVALUATOR_LABELS_KEY, EVALUATOR_TEMPLATE, EVALUATOR_TEMPLATE_KEY, evaluatorLabelText, evaluatorPrompt, generatorPrompt, resolveEvaluatorTemplate } from "../data/prompts.js";
 import { SampleSchema, type Problem, type Sample } from "../data/records.js";
-import { inputError } from "../errors.js";
+import { ErrorCode, MathtuneError, inputError } from "../errors.js";
+import { GgufType, readGguf } from "../model/gguf.js";
 import { clusterKey, equivalent, extractAnswer } from "../grade/index.js";
 import { readProblems, readSamples, type LocatedSample } from "../metrics/samples.js";
 import { evaluatorScore } from "../sample/scoring.js";
@@ -32,6 +35,12 @@ export interface ScoringRunOptions {
   template?: string;
   /** Answer equivalence for the clusters. Defaults to the grader's. */
   equivalence?: AnswerEquivalence;
+  /**
+   * Score each candidate by the scorer's likelihood of it after the generator prompt instead of by
+   * S: `exp(log p(X|P))` ("sequence") or `exp(log p(X|P) / |X|)`, the per-token geometric mean
+   * ("token"). A baseline for evaluators: the generator's own confidence. Defaults to off.
+   */
+  likelihood?: { per: "sequence" | "token"; promptTemplate?: string };
   /** Whether an evaluator input fits the scorer's context; a candidate that does not gets no score. Defaults to always. */
   fits?: (text: string) => boolean;
   /** Print no progress. Defaults to false. */
@@ -95,6 +104,16 @@ export async function runScoring(o: ScoringRunOptions): Promise<ScoringRunResult
       const scores = await Promise.all(
         samples.map(async (s, i) => {
           if (!chosen.has(i)) return undefined;
+          if (o.likelihood) {
+            const prompt = generatorPrompt(problem.problem, o.likelihood.promptTemplate === undefined ? {} : { template: o.likelihood.promptTemplate });
+            if (o.fits && !o.fits(prompt + s.text)) {
+              result.tooLong++;
+              return undefined;
+            }
+            result.calls++;
+            const r = await o.scorer.continuationLogprobs(prompt, s.text);
+            return Math.exp(o.likelihood.per === "token" ? r.total / Math.max(1, r.logprobs.length) : r.total);
+          }
           const prompt = evaluatorPrompt(problem.problem, s.text, o.template === undefined ? {} : { template: o.template });
           if (o.fits && !o.fits(prompt)) {
             result.tooLong++;
@@ -128,10 +147,13 @@ interface ScoreCliOptions {
   problems: string;
   out: string;
   topK: string;
-  labels: string;
+  labels?: string;
   threads?: string;
   parallel?: string;
   contextSize?: string;
+  likelihood?: string;
+  promptTemplate?: string;
+  template?: string;
   quiet?: boolean;
 }
 
@@ -146,14 +168,38 @@ export function register(program: Command): void {
     .requiredOption("--problems <file>", "problems JSONL (the samples' problem_id values)")
     .requiredOption("--out <file>", "scored samples JSONL (appended; a rerun resumes)")
     .option("--top-k <k>", "score only members of the K largest answer clusters of each problem (0: all)", "0")
-    .option("--labels <pos,neg>", "label words", `${EVALUATOR_LABELS.positive},${EVALUATOR_LABELS.negative}`)
+    .option("--labels <pos,neg>", "label words (default: those the evaluator was trained with, else correct,incorrect)")
+    .option("--template <t>", "evaluator template: paper, generator, or one with {problem} and {solution} (default: the one the evaluator was trained with, else paper)")
     .option("--threads <n>", "CPU threads for llama.cpp (default: cores - 1)")
     .option("--parallel <n>", "sequences evaluated in parallel (default 4)")
     .option("--context-size <n>", "tokens per sequence (default: the model's training context, at most 4096)")
+    .option("--likelihood <per>", "score by the model's own likelihood of each candidate instead (a baseline): sequence | token")
+    .option("--prompt-template <t>", "with --likelihood: the generator prompt template with {problem} (default: the sampler's)")
     .option("--quiet", "no progress display")
     .action(async (opts: ScoreCliOptions) => {
       const topK = intOption("top-k", opts.topK, 0);
-      const labels = parseLabelWords(opts.labels);
+      if (opts.likelihood !== undefined && opts.likelihood !== "sequence" && opts.likelihood !== "token") {
+        throw new MathtuneError(ErrorCode.usage, `--likelihood must be sequence or token (got ${JSON.stringify(opts.likelihood)})`, {
+          hint: "sequence: exp(log p(X|P)); token: its per-token geometric mean",
+        });
+      }
+      if (opts.promptTemplate !== undefined && opts.likelihood === undefined) {
+        throw new MathtuneError(ErrorCode.usage, "--prompt-template only applies with --likelihood");
+      }
+      // Label words and template: as given, else as recorded in the evaluator's GGUF by
+      // `train evaluator`, else the paper's.
+      const recorded = readGguf(opts.model).metadata;
+      const recordedString = (key: string): string | undefined => {
+        const v = recorded.get(key);
+        return v?.type === GgufType.STRING ? v.value : undefined;
+      };
+      const labels = parseLabelWords(opts.labels ?? recordedString(EVALUATOR_LABELS_KEY) ?? `${EVALUATOR_LABELS.positive},${EVALUATOR_LABELS.negative}`);
+      let template: string;
+      try {
+        template = opts.template !== undefined ? resolveEvaluatorTemplate(opts.template) : (recordedString(EVALUATOR_TEMPLATE_KEY) ?? EVALUATOR_TEMPLATE);
+      } catch (err) {
+        throw new MathtuneError(ErrorCode.usage, `--template: ${(err as Error).message}`, { hint: "paper, generator, or a template with {problem} and {solution}" });
+      }
       const problems = readProblems(opts.problems);
       const samples = readSamples(opts.samples);
       const { LocalModel } = await import("../sample/local.js");
@@ -175,6 +221,10 @@ export function register(program: Command): void {
           out: opts.out,
           topK,
           labels,
+          template,
+          ...(opts.likelihood !== undefined
+            ? { likelihood: { per: opts.likelihood as "sequence" | "token", ...(opts.promptTemplate !== undefined ? { promptTemplate: opts.promptTemplate } : {}) } }
+            : {}),
           fits: (prompt) => model.promptTokens(prompt).length + extra <= model.contextSize,
           quiet: opts.quiet === true,
         });

@@ -3,7 +3,7 @@
 import type { Command } from "commander";
 import { ErrorCode, MathtuneError } from "../errors.js";
 import { int, num } from "./options.js";
-import { EVALUATOR_LABELS } from "../data/prompts.js";
+import { EVALUATOR_LABELS, resolveEvaluatorTemplate } from "../data/prompts.js";
 import { parseLabelWords } from "../train/evaluator-data.js";
 import { EVALUATOR_LOSS_KINDS, type TrainerLossKind } from "../train/evaluator-graph.js";
 import { runEvaluatorInChild, type EvaluatorTrainOptions } from "../train/evaluator.js";
@@ -17,6 +17,7 @@ interface EvaluatorFlags {
   mixMargin?: number;
   mixCe?: number;
   labels: string;
+  template?: string;
   perProblem?: number;
   batch?: number;
   slots?: number;
@@ -35,6 +36,13 @@ function evaluatorSettings(f: EvaluatorFlags): Omit<EvaluatorTrainOptions, "base
     throw new MathtuneError(ErrorCode.usage, `--loss must be one of ${EVALUATOR_LOSS_KINDS.join(", ")} (got ${f.loss})`);
   }
   const o: Omit<EvaluatorTrainOptions, "base" | "samples" | "problems" | "out"> = { loss: f.loss as TrainerLossKind, labels: parseLabelWords(f.labels) };
+  if (f.template !== undefined) {
+    try {
+      o.template = resolveEvaluatorTemplate(f.template);
+    } catch (err) {
+      throw new MathtuneError(ErrorCode.usage, `--template: ${(err as Error).message}`, { hint: 'paper, generator, or a template with {problem} and {solution}' });
+    }
+  }
   if (f.mixMargin !== undefined || f.mixCe !== undefined) o.mix = { margin: f.mixMargin ?? 1, ce: f.mixCe ?? 1 };
   for (const k of ["lambda", "alpha", "perProblem", "batch", "slots", "seqLen", "lr", "warmup", "threads", "seed", "valFraction", "evalEvery"] as const) {
     if (f[k] !== undefined) o[k] = f[k];
@@ -50,6 +58,7 @@ function evaluatorOptions(cmd: Command): Command {
     .option("--mix-margin <x>", "weight of the margin term in --loss mix (default 1)", num("--mix-margin"))
     .option("--mix-ce <x>", "weight of the cross-entropy term in --loss mix (default 1)", num("--mix-ce"))
     .option("--labels <pos,neg>", "label words", `${EVALUATOR_LABELS.positive},${EVALUATOR_LABELS.negative}`)
+    .option("--template <t>", "evaluator template: paper (default), generator (the generator's prompt, the solution, then the question), or one with {problem} and {solution}")
     .option("--per-problem <n>", "evaluator examples per training problem (default 10)", int("--per-problem"))
     .option("--batch <n>", "rows per batch (default 8)", int("--batch"))
     .option("--slots <n>", "pairs (or candidates per class) per batch at most (default 2 x batch)", int("--slots"))
@@ -86,13 +95,14 @@ export function register(program: Command): void {
       resume: f.resume === true,
       onWarning: (m) => process.stderr.write(`warning: ${m}\n`),
       onStep: (e) => {
-        if (e.valAuc !== undefined || e.step === 1) process.stderr.write(`step ${e.step}/${e.steps}: loss ${e.loss.toFixed(4)}${e.valAuc !== undefined ? `, held-out AUC ${e.valAuc.toFixed(4)}` : ""}\n`);
+        if (e.valAuc !== undefined || e.step === 1) process.stderr.write(`step ${e.step}/${e.steps}: loss ${e.loss.toFixed(4)}${e.valAuc !== undefined ? `, held-out AUC within problems ${e.valAuc.toFixed(4)}` : ""}\n`);
       },
     });
     const a = (x: number | null): string => (x === null ? "-" : x.toFixed(4));
     process.stdout.write(
       `trained ${r.step} steps on ${r.stats.trainItems} examples from ${r.stats.trainProblems} problems: loss ${r.loss.toFixed(4)}\n` +
-        `held-out AUC (${r.stats.valProblems} problems, ${r.stats.valCandidates} candidates): ${a(r.baseAuc)} before, ${a(r.valAuc)} after` +
+        `held-out AUC (${r.stats.valProblems} problems, ${r.stats.valCandidates} candidates) within problems: ${a(r.baseAuc)} before, ${a(r.valAuc)} after; ` +
+        `pooled across problems: ${a(r.baseAucPooled)} before, ${a(r.valAucPooled)} after` +
         (r.stats.tooLong > 0 ? `; ${r.stats.tooLong} examples longer than the rows were left out` : "") +
         `\nmodel: ${r.modelPath}\n`,
     );

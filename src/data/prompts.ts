@@ -53,6 +53,36 @@ export const EVALUATOR_LABELS = { positive: "correct", negative: "incorrect" } a
 export const EVALUATOR_TEMPLATE =
   "Here is a math problem: {problem}. Here is a candidate solution: {solution}. The above candidate solution is";
 
+/**
+ * An evaluator template that shows the candidate as its generator wrote it: the generator prompt
+ * (`generatorTemplate`, default GENERATOR_TEMPLATE), the solution, a newline, then the paper's
+ * closing words. A model fine-tuned on one prompt format reads a solution best in that format; in
+ * the paper's wording the same solution is text it has never seen laid out that way.
+ */
+export function generatorEvaluatorTemplate(generatorTemplate: string = GENERATOR_TEMPLATE): string {
+  if (!generatorTemplate.includes("{problem}")) throw new Error("generator template must contain {problem}");
+  return `${generatorTemplate}{solution}\nThe above candidate solution is`;
+}
+
+/** GGUF metadata key under which a trained evaluator records the template it was trained with. */
+export const EVALUATOR_TEMPLATE_KEY = "mathtune.evaluator.template";
+/** GGUF metadata key of the evaluator's label words ("positive,negative"). */
+export const EVALUATOR_LABELS_KEY = "mathtune.evaluator.labels";
+
+/**
+ * Resolves an evaluator template option: "paper" (EVALUATOR_TEMPLATE), "generator"
+ * (generatorEvaluatorTemplate of `generatorTemplate`), or a template with `{problem}` and
+ * `{solution}`, taken as written.
+ */
+export function resolveEvaluatorTemplate(spec: string, generatorTemplate?: string): string {
+  if (spec === "paper") return EVALUATOR_TEMPLATE;
+  if (spec === "generator") return generatorEvaluatorTemplate(generatorTemplate);
+  if (!spec.includes("{problem}") || !spec.includes("{solution}")) {
+    throw new Error(`evaluator template must be "paper", "generator" or contain {problem} and {solution} (got ${JSON.stringify(spec)})`);
+  }
+  return spec;
+}
+
 export interface EvaluatorPromptOptions {
   /** Template with `{problem}` and `{solution}`. Defaults to EVALUATOR_TEMPLATE. */
   template?: string;

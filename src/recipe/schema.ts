@@ -153,6 +153,17 @@ const EvaluatorSchema = z.strictObject({
   loss: z.enum(["margin", "softplus", "ce", "mix"]).default("margin"),
   /** The margin λ. */
   margin: z.number().min(0).default(1),
+  /**
+   * The evaluator template: "paper" (the paper's wording), "generator" (the generator's prompt,
+   * the solution, then the paper's closing words: a small model fine-tuned on one prompt format
+   * reads a solution best in that format), or a template with {problem} and {solution}.
+   */
+  template: z
+    .string()
+    .refine((t) => t === "paper" || t === "generator" || (t.includes("{problem}") && t.includes("{solution}")), {
+      message: 'must be "paper", "generator", or contain {problem} and {solution}',
+    })
+    .default("paper"),
   steps: posInt.default(200),
   batch: posInt.default(8),
   /** Tokens per evaluator row (template + problem + solution); null: the trainer's default. */

@@ -18,7 +18,7 @@ import { createProgress, type Progress } from "../util/progress.js";
 import { synthesizeWorld, synthToProblem, type Level, type Skill } from "../data/synth/world.js";
 import { buildPrm800kSplit, readGsm8k, PRM800K_SPLIT_FILES } from "../data/adapters.js";
 import { toSftExamples } from "../data/sft.js";
-import { generatorPrompt } from "../data/prompts.js";
+import { generatorPrompt, resolveEvaluatorTemplate } from "../data/prompts.js";
 import type { SizePreset } from "../model/config.js";
 import type { SftOptions } from "../train/sft.js";
 import { clusterKey, equivalent, gradeSamples, type GradeResult } from "../grade/index.js";
@@ -498,6 +498,7 @@ function evaluatorTrainStage(r: Recipe, main: Recipe["generators"][number]): Sta
       try {
         res = await runEvaluatorTraining({
           base,
+          template: evaluatorTemplate(r),
           samples: ctx.path(paths.evalGraded),
           problems: ctx.path(paths.evalProblems),
           out,
@@ -516,10 +517,19 @@ function evaluatorTrainStage(r: Recipe, main: Recipe["generators"][number]): Sta
       } finally {
         stop();
       }
-      ctx.say(`  held-out AUC ${res.valAuc?.toFixed(3) ?? "–"} (base model ${res.baseAuc?.toFixed(3) ?? "–"}); ${res.stats.trainItems} training items from ${res.stats.trainProblems} problems`);
-      return { steps: res.step, loss: res.loss, val_auc: res.valAuc, base_auc: res.baseAuc, ...res.stats };
+      const f = (x: number | null): string => x?.toFixed(3) ?? "–";
+      ctx.say(
+        `  held-out AUC within problems ${f(res.valAuc)} (base model ${f(res.baseAuc)}), pooled ${f(res.valAucPooled)} (base ${f(res.baseAucPooled)}); ` +
+          `${res.stats.trainItems} training items from ${res.stats.trainProblems} problems`,
+      );
+      return { steps: res.step, loss: res.loss, val_auc: res.valAuc, base_auc: res.baseAuc, val_auc_pooled: res.valAucPooled, base_auc_pooled: res.baseAucPooled, ...res.stats };
     },
   };
+}
+
+/** The recipe's evaluator template, resolved against its generator prompt template. */
+function evaluatorTemplate(r: Recipe): string {
+  return resolveEvaluatorTemplate(r.evaluator.template, r.promptTemplate ?? undefined);
 }
 
 /** Scores a generator's graded test samples with the evaluator. */
@@ -529,7 +539,7 @@ function scoreStage(r: Recipe, gen: Recipe["generators"][number]): Stage {
     id: `score/${gen.name}`,
     title: `score ${gen.name}'s test samples with the evaluator${r.evaluator.scoreTopK > 0 ? ` (top-${r.evaluator.scoreTopK} clusters only)` : ""}`,
     version: 1,
-    config: { scoreTopK: r.evaluator.scoreTopK, contextSize, cluster: r.eval.cluster },
+    config: { scoreTopK: r.evaluator.scoreTopK, template: r.evaluator.template, contextSize, cluster: r.eval.cluster },
     inputs: [paths.test, paths.graded(gen.name), paths.evaluatorModel],
     outputs: [paths.scored(gen.name)],
     async run(ctx) {
@@ -553,6 +563,7 @@ function scoreStage(r: Recipe, gen: Recipe["generators"][number]): Stage {
           samples,
           out,
           topK: r.evaluator.scoreTopK,
+          template: evaluatorTemplate(r),
           equivalence: r.eval.cluster === "exact" ? exactEquivalence : equivEquivalence({ clusterKey, equivalent }),
           // Template, label and a margin of a few tokens must fit the scorer's context.
           fits: (prompt) => scorer.promptTokens(prompt).length + 4 <= scorer.contextSize,
@@ -664,6 +675,7 @@ function mtsfStage(r: Recipe, main: Recipe["generators"][number]): Stage {
         evaluator: {
           loss: e.loss,
           lambda: e.margin,
+          template: evaluatorTemplate(r),
           perProblem: e.perProblem,
           batch: e.batch,
           valFraction: e.valFraction,

@@ -15,6 +15,13 @@ function send(m: EvaluatorWorkerMessage): Promise<void> {
   });
 }
 
+// A parent that goes away (killed, crashed) stops the run too: save a checkpoint, then exit,
+// rather than train on, unseen, with no one to read the result.
+let stop = false;
+process.on("disconnect", () => {
+  stop = true;
+});
+
 process.once("message", (msg: { type: "start"; options: SerializableOptions }) => {
   if (msg?.type !== "start") return;
   void (async () => {
@@ -23,6 +30,7 @@ process.once("message", (msg: { type: "start"; options: SerializableOptions }) =
         ...msg.options,
         onStep: (e) => void send({ type: "step", ...e }),
         onWarning: (message) => void send({ type: "warning", message }),
+        shouldStop: () => stop,
       });
       await send({ type: "done", result });
       process.exit(0);

@@ -23,7 +23,7 @@ import { ErrorCode, MathtuneError } from "../errors.js";
 import { readProblems, readSamples } from "../metrics/samples.js";
 import { loadModelGguf, saveModelGguf, type Weights } from "../model/checkpoint.js";
 import type { LlamaConfig } from "../model/config.js";
-import type { GgufMetadata } from "../model/gguf.js";
+import { gv, type GgufMetadata } from "../model/gguf.js";
 import { CharTokenizer, LlamaVocabTokenizer, type Tokenizer } from "../model/tokenizer.js";
 import { writeFileAtomic } from "../util/fs.js";
 import { appendJsonl, repairJsonlTail } from "../util/jsonl.js";
@@ -57,9 +57,10 @@ import {
 } from "./evaluator-graph.js";
 import { setF32, setI32 } from "../engine/tensor.js";
 import { auc, logScore } from "./evaluator-loss.js";
+import { withinProblemAuc } from "../metrics/estimators.js";
 import { lrAt, validateSchedule } from "./schedule.js";
 import { TrainSession, type SessionLoss } from "./session.js";
-import { EVALUATOR_LABELS, generatorPrompt } from "../data/prompts.js";
+import { EVALUATOR_LABELS, EVALUATOR_LABELS_KEY, EVALUATOR_TEMPLATE, EVALUATOR_TEMPLATE_KEY, generatorPrompt } from "../data/prompts.js";
 
 /** Options of {@link runEvaluatorTraining}; every field has a default except the files. */
 export interface EvaluatorTrainOptions {
@@ -117,18 +118,56 @@ export interface EvaluatorTrainOptions {
   onWarning?: (message: string) => void;
   /** Called after each optimizer step (with the held-out AUC on evaluation steps). */
   onStep?: (r: { step: number; steps: number; loss: number; valAuc?: number }) => void;
+  /**
+   * Evaluator template with `{problem}` and `{solution}` (resolve "paper" / "generator" with
+   * resolveEvaluatorTemplate). Defaults to the paper's. Recorded in the model's GGUF
+   * (EVALUATOR_TEMPLATE_KEY), where `mathtune score` finds it.
+   */
+  template?: string;
+  /** Polled after each step: true saves a checkpoint and ends the run early (`stopped`), without model.gguf. */
+  shouldStop?: () => boolean;
 }
 
 /** What a finished run reports. */
 export interface EvaluatorTrainResult {
   step: number;
+  /** True when `shouldStop` ended the run early: the last checkpoint holds it, model.gguf is not written. */
+  stopped: boolean;
   loss: number;
-  /** Held-out AUC of S (correct vs incorrect candidates of the held-out problems); null without held-out data. */
+  /**
+   * Held-out AUC of S within problems: over the pairs of one correct and one incorrect candidate
+   * of the same held-out problem, the fraction the evaluator orders rightly (ties count half).
+   * The figure re-ranking depends on, and the one computed on test samples (withinProblemAuc).
+   * Null when no held-out problem has candidates of both classes.
+   */
   valAuc: number | null;
-  /** AUC of the base model before training, on the same held-out candidates. */
+  /**
+   * Held-out AUC of S over all held-out candidates pooled across problems. It also rewards
+   * telling easy problems from hard ones, which re-ranking within a problem cannot use, so it
+   * reads higher than valAuc.
+   */
+  valAucPooled: number | null;
+  /** valAuc of the base model before training, on the same held-out candidates. */
   baseAuc: number | null;
+  /** valAucPooled of the base model before training. */
+  baseAucPooled: number | null;
   modelPath: string;
   stats: { trainItems: number; valCandidates: number; tooLong: number; trainProblems: number; valProblems: number };
+}
+
+/** The held-out AUCs of one evaluation (see EvaluatorTrainResult). */
+interface HeldOutAuc {
+  within: number | null;
+  pooled: number | null;
+}
+
+/** A HeldOutAuc read back from a checkpoint (older checkpoints stored the pooled figure alone). */
+function parseHeldOutAuc(v: unknown): HeldOutAuc | null {
+  if (typeof v === "number") return { within: null, pooled: v };
+  if (v === null || typeof v !== "object") return null;
+  const o = v as Record<string, unknown>;
+  const num = (x: unknown): number | null => (typeof x === "number" ? x : null);
+  return { within: num(o.within), pooled: num(o.pooled) };
 }
 
 /** Splits problem ids into training and held-out ones, deterministically by seed (sorted ids, then shuffled). */
@@ -236,11 +275,11 @@ async function openModel(path: string, weights?: Weights): Promise<ModelStart> {
 }
 
 /** Settings a resumed run must share with the original (they shape the data or the model). */
-const FROZEN = ["base", "samples", "problems", "loss", "labels", "perProblem", "batch", "slots", "seqLen", "seed", "valFraction"] as const;
+const FROZEN = ["base", "samples", "problems", "loss", "labels", "template", "perProblem", "batch", "slots", "seqLen", "seed", "valFraction"] as const;
 
 /** Encoded held-out candidates: every distinct graded candidate of the held-out problems. */
 function heldOutCandidates(problems: ReadonlyMap<string, Problem>, samples: readonly Sample[], val: Set<string>, encode: (p: Problem, text: string) => number[] | null) {
-  const out: Array<{ ids: number[]; label: boolean }> = [];
+  const out: Array<{ ids: number[]; label: boolean; problem: string }> = [];
   let tooLong = 0;
   const seen = new Set<string>();
   for (const s of samples) {
@@ -250,7 +289,7 @@ function heldOutCandidates(problems: ReadonlyMap<string, Problem>, samples: read
     seen.add(key);
     const ids = encode(problems.get(s.problem_id)!, s.text);
     if (ids === null) tooLong++;
-    else out.push({ ids, label: s.correct });
+    else out.push({ ids, label: s.correct, problem: s.problem_id });
   }
   return { candidates: out, tooLong };
 }
@@ -279,6 +318,7 @@ export async function runEvaluatorTraining(options: EvaluatorTrainOptions): Prom
     samples: options.samples,
     problems: options.problems,
     out: options.out,
+    template: options.template ?? EVALUATOR_TEMPLATE,
   };
   const slots = options.slots ?? 2 * o.batch;
   const saveEvery = options.saveEvery ?? o.evalEvery;
@@ -312,7 +352,9 @@ export async function runEvaluatorTraining(options: EvaluatorTrainOptions): Prom
     if (resumed) {
       const prev = resumed.state.run;
       for (const k of FROZEN) {
-        if (JSON.stringify(prev[k] ?? null) !== JSON.stringify(run[k] ?? null)) {
+        // Runs from before the template option used the paper's.
+        const before = k === "template" ? (prev[k] ?? EVALUATOR_TEMPLATE) : prev[k];
+        if (JSON.stringify(before ?? null) !== JSON.stringify(run[k] ?? null)) {
           throw new MathtuneError(ErrorCode.usage, `--resume: ${k} was ${JSON.stringify(prev[k])} in the run, now ${JSON.stringify(run[k])}`, {
             hint: "resume with the same data, loss and batch settings (steps, lr and intervals may change)",
           });
@@ -322,7 +364,7 @@ export async function runEvaluatorTraining(options: EvaluatorTrainOptions): Prom
     const labels = labelTokens((t) => tokenizer.encode(t), o.labels);
     let tooLong = 0;
     const encode = (p: Problem, text: string): number[] | null => {
-      const ids = encodeEvaluatorInput(tokenizer, labels, p.problem, text);
+      const ids = encodeEvaluatorInput(tokenizer, labels, p.problem, text, o.template);
       return ids.length > seqLen ? null : ids;
     };
 
@@ -407,7 +449,7 @@ export async function runEvaluatorTraining(options: EvaluatorTrainOptions): Prom
     // Fraction of held-out candidates whose S is saturated at 1 (log S above -1e-4): there
     // d log S / d(l_c - l_i) = 1 - S vanishes, and so does the margin loss's gradient.
     let saturated = 0;
-    const heldOutAuc = (): number | null => {
+    const heldOutAuc = (): HeldOutAuc | null => {
       if (held.candidates.length === 0) return null;
       const scores: number[] = [];
       const ys: boolean[] = [];
@@ -422,9 +464,18 @@ export async function runEvaluatorTraining(options: EvaluatorTrainOptions): Prom
         i += b.items;
       }
       saturated = scores.filter((x) => x > -1e-4).length / scores.length;
-      // Undefined (null) when the held-out candidates are all of one class.
-      const a = auc(scores, ys);
-      return Number.isNaN(a) ? null : a;
+      // Candidates are packed in order, so scores[i] belongs to held.candidates[i].
+      const byProblem = new Map<string, { correct: boolean[]; scores: number[] }>();
+      held.candidates.forEach((c, i) => {
+        let g = byProblem.get(c.problem);
+        if (!g) byProblem.set(c.problem, (g = { correct: [], scores: [] }));
+        g.correct.push(c.label);
+        g.scores.push(scores[i]);
+      });
+      // Undefined (null) when the held-out candidates are all of one class (pooled) or no
+      // problem has both classes (within).
+      const pooled = auc(scores, ys);
+      return { within: withinProblemAuc([...byProblem.values()])?.auc ?? null, pooled: Number.isNaN(pooled) ? null : pooled };
     };
 
     // The margin and softplus losses have (almost) no gradient where S is saturated; a run can
@@ -439,14 +490,14 @@ export async function runEvaluatorTraining(options: EvaluatorTrainOptions): Prom
       );
     };
     let step = 0;
-    let valAuc: number | null = null;
-    let baseAuc: number | null = null;
+    let valAuc: HeldOutAuc | null = null;
+    let baseAuc: HeldOutAuc | null = null;
     if (resumed) {
       session.setOptimizerState(resumed.optimizer);
       stream = { ...resumed.state.stream };
       step = resumed.state.step;
       const r = resumed.state.run;
-      baseAuc = typeof r.baseAuc === "number" ? r.baseAuc : null;
+      baseAuc = parseHeldOutAuc(r.baseAuc);
     } else {
       baseAuc = heldOutAuc();
       warnIfSaturated("under the base model");
@@ -466,6 +517,7 @@ export async function runEvaluatorTraining(options: EvaluatorTrainOptions): Prom
     };
     if (!resumed) await checkpoint();
     let loss = NaN;
+    let stopped = false;
     while (step < o.steps) {
       const l = s.microStep(nextBatch());
       if (!Number.isFinite(l)) throw new MathtuneError(ErrorCode.diverged, `training diverged: loss is ${l} at step ${step + 1}`, { hint: `lower --lr (was ${o.lr})` });
@@ -476,20 +528,41 @@ export async function runEvaluatorTraining(options: EvaluatorTrainOptions): Prom
       const record: Record<string, number> = { step, loss: r.loss, lr, grad_norm: r.gradNorm };
       if (step % o.evalEvery === 0 || step === o.steps) {
         const a = heldOutAuc();
-        if (a !== null) record.val_auc = valAuc = a;
+        if (a !== null) {
+          valAuc = a;
+          if (a.within !== null) record.val_auc = a.within;
+          if (a.pooled !== null) record.val_auc_pooled = a.pooled;
+        }
         warnIfSaturated(`at step ${step}`);
       }
       appendJsonl(metricsPath, [record]);
       options.onStep?.({ step, steps: o.steps, loss: r.loss, ...(record.val_auc !== undefined ? { valAuc: record.val_auc } : {}) });
-      if (step % saveEvery === 0 || step === o.steps) await checkpoint();
+      const saved = step % saveEvery === 0 || step === o.steps;
+      if (saved) await checkpoint();
+      // Let the event loop run (IPC messages out, a parent's disconnect in) between steps.
+      await new Promise((r) => setImmediate(r));
+      if (step < o.steps && options.shouldStop?.()) {
+        if (!saved) await checkpoint();
+        stopped = true;
+        break;
+      }
     }
     const modelPath = join(o.out, "model.gguf");
-    await saveModelGguf(modelPath, { config: outConfig, tokenizer: start.tokenizerOut, weights: s.getWeights() });
+    if (!stopped) {
+      const extraMetadata = new Map([
+        [EVALUATOR_TEMPLATE_KEY, gv.str(o.template)],
+        [EVALUATOR_LABELS_KEY, gv.str(`${o.labels.positive},${o.labels.negative}`)],
+      ]);
+      await saveModelGguf(modelPath, { config: outConfig, tokenizer: start.tokenizerOut, weights: s.getWeights(), extraMetadata });
+    }
     return {
       step,
+      stopped,
       loss,
-      valAuc,
-      baseAuc,
+      valAuc: valAuc?.within ?? null,
+      valAucPooled: valAuc?.pooled ?? null,
+      baseAuc: baseAuc?.within ?? null,
+      baseAucPooled: baseAuc?.pooled ?? null,
       modelPath,
       stats: { trainItems: nItems, valCandidates: held.candidates.length, tooLong, trainProblems: split.train.size, valProblems: split.val.size },
     };
@@ -512,7 +585,7 @@ export type EvaluatorWorkerMessage =
  * the child, not the caller, and comes back as a MathtuneError naming the last step.
  */
 export function runEvaluatorInChild(options: EvaluatorTrainOptions): Promise<EvaluatorTrainResult> {
-  const { onStep, onWarning, ...serializable } = options;
+  const { onStep, onWarning, shouldStop: _shouldStop, ...serializable } = options;
   let lastStep = 0;
   return runInChild<EvaluatorWorkerMessage, EvaluatorTrainResult>({
     worker: siblingModule(import.meta.url, "evaluator", "evaluator-worker"),

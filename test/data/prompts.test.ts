@@ -10,6 +10,8 @@ import {
   chatUserMessage,
   GENERATOR_TEMPLATE,
   EVALUATOR_LABELS,
+  EVALUATOR_TEMPLATE,
+  resolveEvaluatorTemplate,
 } from "../../src/data/prompts.js";
 import { chatGeneratorPrompt } from "../../src/data/chat-prompt.js";
 import { writeMetadataOnlyGguf } from "./gguf-fixture.js";
@@ -36,6 +38,17 @@ test("evaluator prompt is the paper's template; the label follows after a space"
   assert.deepEqual(EVALUATOR_LABELS, { positive: "correct", negative: "incorrect" });
   // Placeholders inside the texts are not substituted a second time.
   assert.equal(evaluatorPrompt("{solution}", "$1"), "Here is a math problem: {solution}. Here is a candidate solution: $1. The above candidate solution is");
+});
+
+test("evaluator templates: the paper's, the generator's format, a custom one, a bad one", () => {
+  assert.equal(resolveEvaluatorTemplate("paper"), EVALUATOR_TEMPLATE);
+  const gen = resolveEvaluatorTemplate("generator");
+  // The candidate reads exactly as the generator wrote it: its prompt, then the solution.
+  const p = evaluatorPrompt("What is 1+1?", "1+1=2\n\\boxed{2}", { template: gen });
+  assert.equal(p, generatorPrompt("What is 1+1?") + "1+1=2\n\\boxed{2}\nThe above candidate solution is");
+  assert.equal(evaluatorPrompt("P", "X", { template: resolveEvaluatorTemplate("generator", "Q: {problem}\nA: ") }), "Q: P\nA: X\nThe above candidate solution is");
+  assert.equal(resolveEvaluatorTemplate("Is {solution} right for {problem}?"), "Is {solution} right for {problem}?");
+  assert.throws(() => resolveEvaluatorTemplate("no placeholders"), /paper.*generator/);
 });
 
 test("chat user message asks for a boxed answer", () => {

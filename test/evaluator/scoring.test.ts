@@ -5,13 +5,16 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { fork } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Backend } from "../../src/engine/backend.js";
 import { initWeights, saveModelGguf, type Weights } from "../../src/model/checkpoint.js";
 import { presetConfig } from "../../src/model/config.js";
 import { CharTokenizer } from "../../src/model/tokenizer.js";
-import { evaluatorPrompt } from "../../src/data/prompts.js";
+import { EVALUATOR_LABELS_KEY, EVALUATOR_TEMPLATE, EVALUATOR_TEMPLATE_KEY, evaluatorPrompt, generatorEvaluatorTemplate, generatorPrompt } from "../../src/data/prompts.js";
+import { GgufType, readGguf } from "../../src/model/gguf.js";
 import type { Problem, Sample } from "../../src/data/records.js";
 import { LocalModel } from "../../src/sample/local.js";
 import { evaluatorScore } from "../../src/sample/scoring.js";
@@ -131,6 +134,20 @@ test("runScoring: every sample or only the top-K clusters, calls counted, resuma
     assert.equal(readFileSync(part, "utf8"), readFileSync(all, "utf8"));
     const r3 = await runScoring({ scorer: local, problems, samples: located(samples, "s.jsonl"), out: part, quiet: true, equivalence: exactEquivalence });
     assert.deepEqual([r3.problems, r3.calls], [0, 0]);
+
+    // The likelihood baseline: the score is the model's probability of the candidate after the
+    // generator prompt, per sequence or per token, equal to the sampler's own log-probabilities.
+    for (const per of ["sequence", "token"] as const) {
+      const out = join(dir, `lik-${per}.jsonl`);
+      const rl = await runScoring({ scorer: local, problems, samples: located(samples, "s.jsonl"), out, quiet: true, equivalence: exactEquivalence, likelihood: { per } });
+      assert.deepEqual([rl.calls, rl.candidates], [9, 9]);
+      const got = readFileSync(out, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Sample);
+      const lp = await local.continuationLogprobs(generatorPrompt("Solve x-4=1."), samples[7].text);
+      const want = Math.exp(per === "token" ? lp.total / lp.logprobs.length : lp.total);
+      const s7 = got.find((s) => s.problem_id === "p2" && s.sample === 1)!.score as number;
+      assert.ok(Math.abs(Math.log(s7) - Math.log(want)) < 1e-9, `${per}: ${s7} vs ${want}`);
+      assert.ok(got.every((s) => typeof s.score === "number" && s.score > 0 && s.score <= 1));
+    }
   } finally {
     await local.close();
   }
@@ -179,7 +196,17 @@ test("a cross-entropy evaluator learns a visible feature: held-out AUC near 1 af
   assert.equal(r.step, 40);
   assert.ok(existsSync(r.modelPath));
   assert.ok(r.valAuc !== null && r.valAuc > 0.95, `held-out AUC ${r.valAuc}`);
+  // Every held-out problem has both classes, so both figures are defined; the pooled one is
+  // reported beside the within-problem one, not instead of it.
+  assert.ok(r.valAucPooled !== null && r.valAucPooled > 0.95, `pooled held-out AUC ${r.valAucPooled}`);
+  assert.ok(r.baseAuc !== null && r.baseAucPooled !== null);
+  const evals = readFileSync(join(out, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, number>).filter((m) => "val_auc" in m);
+  assert.ok(evals.length > 0 && evals.every((m) => typeof m.val_auc_pooled === "number"), "metrics.jsonl records both AUCs");
   assert.ok(r.stats.valProblems === 6 && r.stats.trainProblems === 24);
+  // The GGUF records the template and label words, for `mathtune score` to reuse.
+  const meta = readGguf(r.modelPath).metadata;
+  assert.deepEqual(meta.get(EVALUATOR_TEMPLATE_KEY), { type: GgufType.STRING, value: EVALUATOR_TEMPLATE });
+  assert.deepEqual(meta.get(EVALUATOR_LABELS_KEY), { type: GgufType.STRING, value: "correct,incorrect" });
   // The trained GGUF scores through the sampler's path the same way.
   const local = await LocalModel.open(r.modelPath, { threads: 1, parallel: 2 });
   try {
@@ -230,4 +257,29 @@ test("the pairwise losses and the contrastive baseline train through the session
     assert.ok(last < first, `${loss}: loss did not go down (${first} -> ${last})`);
     if (minAuc !== null) assert.ok(r.valAuc !== null && r.valAuc > minAuc, `${loss}: held-out AUC ${r.valAuc}`);
   }
+});
+
+test("an evaluator-training child whose parent goes away saves a checkpoint and exits", async () => {
+  const { probFile, sampFile, base } = await visibleFeatureWorld();
+  const out = join(dir, "orphan-run");
+  const worker = fileURLToPath(new URL("../../src/train/evaluator-worker.ts", import.meta.url));
+  const child = fork(worker, [], { stdio: ["ignore", "ignore", "ignore", "ipc"] });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  child.on("message", (m: { type: string; step?: number }) => {
+    // After the first step the parent disconnects, as a killed parent would.
+    if (m.type === "step" && m.step === 1 && child.connected) child.disconnect();
+  });
+  const options = { base, samples: sampFile, problems: probFile, out, loss: "ce", template: generatorEvaluatorTemplate(), steps: 500, saveEvery: 1000, batch: 2, seqLen: 128, lr: 1e-3, valFraction: 0.2, threads: 1 };
+  child.send({ type: "start", options });
+  assert.equal(await exited, 0);
+  const latest = JSON.parse(readFileSync(join(out, "latest.json"), "utf8")) as { step: number };
+  assert.ok(latest.step >= 1 && latest.step < 500, `checkpoint at step ${latest.step}`);
+  assert.ok(!existsSync(join(out, "model.gguf")), "a stopped run writes no final model");
+  // The run continues from that checkpoint.
+  const more = await runEvaluatorTraining({ ...options, loss: "ce", steps: latest.step + 2, resume: true });
+  assert.deepEqual([more.step, more.stopped], [latest.step + 2, false]);
+  assert.ok(existsSync(more.modelPath));
+  assert.equal(readGguf(more.modelPath).metadata.get(EVALUATOR_TEMPLATE_KEY)?.value, "Problem: {problem}\nSolution:\n{solution}\nThe above candidate solution is");
+  // A different template is a different run.
+  await assert.rejects(runEvaluatorTraining({ ...options, loss: "ce", template: EVALUATOR_TEMPLATE, steps: latest.step + 4, resume: true }), /--resume: template was/);
 });
