@@ -101,7 +101,7 @@ export function register(program: Command): void {
     const a = (x: number | null): string => (x === null ? "-" : x.toFixed(4));
     process.stdout.write(
       `trained ${r.step} steps on ${r.stats.trainItems} examples from ${r.stats.trainProblems} problems: loss ${r.loss.toFixed(4)}\n` +
-        `held-out AUC (${r.stats.valProblems} problems, ${r.stats.valCandidates} candidates) within problems: ${a(r.baseAuc)} before, ${a(r.valAuc)} after; ` +
+        `held-out AUC (${r.stats.valProblems} problems, ${r.stats.valCandidates} candidates) within problems (${r.stats.valPairs} pairs from ${r.stats.valMixedProblems} problems): ${a(r.baseAuc)} before, ${a(r.valAuc)} after; ` +
         `pooled across problems: ${a(r.baseAucPooled)} before, ${a(r.valAucPooled)} after` +
         (r.stats.tooLong > 0 ? `; ${r.stats.tooLong} examples longer than the rows were left out` : "") +
         `\nmodel: ${r.modelPath}\n`,

@@ -112,9 +112,17 @@ export function paperTables(recipe: Recipe, arms: ArmResult[], unavailable: read
         "Evaluator calls: solutions the evaluator scores, per problem." +
         (t["evaluator.auc"] !== undefined
           ? ` Evaluator AUC on these test samples (a correct vs an incorrect sample of the same problem; ${t["evaluator.auc:pairs"]} pairs from ${t["evaluator.auc:problems"]} problems): ${t["evaluator.auc"].toFixed(3)}.`
+          : "") +
+        (t["likelihood.auc"] !== undefined
+          ? ` Baseline rows "(generator likelihood)": the same strategies with the generator's own probability of each solution as the score, no evaluator; its AUC: ${t["likelihood.auc"].toFixed(3)}.`
           : ""),
       header: ["Strategy", `Accuracy@${N}`, "Evaluator calls / problem"],
-      rows: keys.filter((k) => t[`${k}@${N}`] !== undefined).map((k) => [displayName(k), pc(t[`${k}@${N}`], t[`${k}@${N}_stderr`]), k === "maj1" ? "0" : ((t[`${k}@${N}:calls`] ?? 0) / main.results.meta.problems).toFixed(1)]),
+      rows: [
+        ...keys.filter((k) => t[`${k}@${N}`] !== undefined).map((k) => [displayName(k), pc(t[`${k}@${N}`], t[`${k}@${N}_stderr`]), k === "maj1" ? "0" : ((t[`${k}@${N}:calls`] ?? 0) / main.results.meta.problems).toFixed(1)]),
+        ...["rr.all", `wrr.top${K}`]
+          .filter((k) => t[`likelihood.${k}@${N}`] !== undefined)
+          .map((k) => [`${displayName(k)} (generator likelihood)`, pc(t[`likelihood.${k}@${N}`], t[`likelihood.${k}@${N}_stderr`]), "–"]),
+      ],
     });
   } else {
     tables.push({

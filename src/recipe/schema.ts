@@ -172,6 +172,11 @@ const EvaluatorSchema = z.strictObject({
   lr: z.number().positive().nullable().default(null),
   /** Fraction of the training problems held out for the evaluator's AUC. */
   valFraction: z.number().min(0).lt(1).default(0.1),
+  /**
+   * Also score the test samples by the generator's own likelihood of each and report re-ranking by
+   * it beside the evaluator's (the baseline a trained evaluator has to beat; local models only).
+   */
+  likelihoodBaseline: z.boolean().default(true),
   /** Score only the members of the K largest clusters (0: every sample, so RR.All can be reported too). */
   scoreTopK: z.number().int().min(0).default(0),
 });

@@ -50,6 +50,7 @@ export const paths = {
   evalTrainDir: "evaluator/train",
   evaluatorModel: "evaluator/train/model.gguf",
   scored: (gen: string) => `score/${gen}/samples.jsonl`,
+  likelihood: (gen: string) => `score/${gen}/likelihood.jsonl`,
   mtsfDir: "mtsf",
   mtsfModel: "mtsf/stage-2-sft/model.gguf",
   mtsfStageDir: "mtsf/stage-2-sft",
@@ -476,7 +477,7 @@ function watchSteps(file: string, label: string, total: number): () => void {
 
 function evaluatorTrainStage(r: Recipe, main: Recipe["generators"][number]): Stage {
   const m = modelOf(r, main);
-  const { enabled: _on, n: _n, problems: _p, scoreTopK: _k, ...settings } = r.evaluator;
+  const { enabled: _on, n: _n, problems: _p, scoreTopK: _k, likelihoodBaseline: _l, ...settings } = r.evaluator;
   return {
     id: "evaluator/train",
     title: `train the evaluator from ${main.name} (${r.evaluator.loss} loss, ${r.evaluator.steps} steps)`,
@@ -519,10 +520,59 @@ function evaluatorTrainStage(r: Recipe, main: Recipe["generators"][number]): Sta
       }
       const f = (x: number | null): string => x?.toFixed(3) ?? "–";
       ctx.say(
-        `  held-out AUC within problems ${f(res.valAuc)} (base model ${f(res.baseAuc)}), pooled ${f(res.valAucPooled)} (base ${f(res.baseAucPooled)}); ` +
+        `  held-out AUC within problems ${f(res.valAuc)} (base model ${f(res.baseAuc)}; ${res.stats.valPairs} pairs from ${res.stats.valMixedProblems} problems), pooled ${f(res.valAucPooled)} (base ${f(res.baseAucPooled)}); ` +
           `${res.stats.trainItems} training items from ${res.stats.trainProblems} problems`,
       );
       return { steps: res.step, loss: res.loss, val_auc: res.valAuc, base_auc: res.baseAuc, val_auc_pooled: res.valAucPooled, base_auc_pooled: res.baseAucPooled, ...res.stats };
+    },
+  };
+}
+
+/**
+ * The evaluator's baseline: the main generator's graded test samples scored by the generator's own
+ * likelihood of each (no training). The eval stage reports re-ranking by it beside the evaluator's.
+ */
+function likelihoodStage(r: Recipe, gen: Recipe["generators"][number]): Stage {
+  const m = modelOf(r, gen);
+  const contextSize = r.sampling.contextSize ?? r.sft.seqLen;
+  return {
+    id: `likelihood/${gen.name}`,
+    title: `score ${gen.name}'s test samples by the generator's own likelihood (the evaluator's baseline)`,
+    version: 1,
+    config: { contextSize, template: r.promptTemplate },
+    inputs: [paths.test, paths.graded(gen.name), ...(m.rel ? [m.rel] : [])],
+    externalInputs: m.abs ? [m.abs] : [],
+    outputs: [paths.likelihood(gen.name)],
+    async run(ctx) {
+      const { runScoring } = await import("../cli/score.js");
+      const { LocalModel } = await import("../sample/local.js");
+      const model = m.rel ? ctx.path(m.rel) : m.abs;
+      if (model === undefined) throw new MathtuneError(ErrorCode.usage, "the likelihood baseline needs a local generator model");
+      const file = ctx.path(paths.graded(gen.name));
+      const problems = new Map(readProblems(ctx.path(paths.test)).map((p) => [p.id, p]));
+      const samples: LocatedSample[] = readJsonl(file, SampleSchema).map((sample, i) => ({ sample, file, line: i + 1 }));
+      const out = ctx.path(paths.likelihood(gen.name));
+      mkdirSync(dirname(out), { recursive: true });
+      const scorer = await LocalModel.open(model, {
+        ...(r.threads !== null ? { threads: r.threads } : {}),
+        parallel: r.sampling.parallel,
+        ...(contextSize !== null ? { contextSize } : {}),
+      });
+      let res;
+      try {
+        res = await runScoring({
+          scorer,
+          problems,
+          samples,
+          out,
+          likelihood: { per: "sequence", ...(r.promptTemplate !== null ? { promptTemplate: r.promptTemplate } : {}) },
+          fits: (text) => scorer.promptTokens(text).length <= scorer.contextSize,
+        });
+      } finally {
+        await scorer.close();
+      }
+      ctx.say(`  ${res.calls} candidates scored${res.tooLong > 0 ? `; ${res.tooLong} too long to score` : ""}`);
+      return { calls: res.calls, candidates: res.candidates, too_long: res.tooLong };
     },
   };
 }
@@ -581,14 +631,20 @@ function evalSettings(r: Recipe): Record<string, unknown> {
   return { ...r.eval, seed: seedOf(r, "eval") };
 }
 
-function evalStage(r: Recipe, gen: Arm, scored: boolean): Stage {
+/** Re-ranking strategies that read scores, reported for the likelihood baseline too. */
+function rerankStrategies(r: Recipe): Strategy[] {
+  const K = r.eval.topK;
+  return [{ kind: "rr.all" }, { kind: "rr.top", k: K }, { kind: "wrr" }, { kind: "wrr.top", k: K }];
+}
+
+function evalStage(r: Recipe, gen: Arm, scored: boolean, baseline = false): Stage {
   const samplesRel = scored ? paths.scored(gen.name) : paths.graded(gen.name);
   return {
     id: `eval/${gen.name}`,
     title: `metrics of ${gen.name}: Pass@1, Pass@k, Maj1@k, MajK@k${scored ? ", re-ranking" : ""}`,
     version: 1,
     config: evalSettings(r),
-    inputs: [paths.test, samplesRel],
+    inputs: [paths.test, samplesRel, ...(baseline ? [paths.likelihood(gen.name)] : [])],
     outputs: [paths.evalResults(gen.name), `${paths.evalDir(gen.name)}/report.md`, `${paths.evalDir(gen.name)}/report.html`, paths.perProblem(gen.name)],
     async run(ctx) {
       const file = ctx.path(samplesRel);
@@ -597,17 +653,33 @@ function evalStage(r: Recipe, gen: Arm, scored: boolean): Stage {
       const grouped = groupSamples(located, { problems });
       // Samples the evaluator did not score (outside the top-K clusters, or too long) rank below scored ones.
       const K = r.eval.topK;
-      const all: Strategy[] = [{ kind: "maj1" }, { kind: "rr.all" }, { kind: "rr.top", k: K }, { kind: "wrr" }, { kind: "wrr.top", k: K }, { kind: "maj1.top", n: r.eval.topN }];
+      const all: Strategy[] = [{ kind: "maj1" }, ...rerankStrategies(r), { kind: "maj1.top", n: r.eval.topN }];
       const strategies = grouped.scored > 0 ? all : all.filter((s) => !needsScores(s));
-      const ev = evaluate(grouped.problems, {
+      const settings = {
         ...(r.eval.ks !== null ? { ks: r.eval.ks } : {}),
-        strategies,
         majK: K,
         subsets: r.eval.subsets,
         bootstrap: r.eval.bootstrap,
         seed: seedOf(r, "eval"),
         equivalence: r.eval.cluster === "exact" ? exactEquivalence : equivEquivalence({ clusterKey, equivalent }),
-      });
+      };
+      const ev = evaluate(grouped.problems, { ...settings, strategies });
+      if (baseline) {
+        // The same strategies with the generator's likelihood as the score, under `likelihood.*`
+        // (its within-problem AUC as `likelihood.auc`).
+        const lfile = ctx.path(paths.likelihood(gen.name));
+        const lgrouped = groupSamples(
+          readJsonl(lfile, SampleSchema).map((sample, i) => ({ sample, file: lfile, line: i + 1 })),
+          { problems },
+        );
+        if (lgrouped.scored > 0) {
+          const lev = evaluate(lgrouped.problems, { ...settings, strategies: rerankStrategies(r) });
+          for (const [k, v] of Object.entries(lev.results)) {
+            if (/^(rr|wrr)\./.test(k)) ev.results[`likelihood.${k}`] = v;
+            else if (k.startsWith("evaluator.auc")) ev.results[`likelihood.${k.slice("evaluator.".length)}`] = v;
+          }
+        }
+      }
       const results = buildResults(ev, { samples: samplesRel, problems: paths.test, generator: gen.name, cluster: r.eval.cluster, correct_from_file: true, ...evalSettings(r) });
       writeReport(ctx.path(paths.evalDir(gen.name)), results);
       writeFileAtomic(ctx.path(paths.perProblem(gen.name)), JSON.stringify(ev.perProblem) + "\n");
@@ -646,7 +718,7 @@ function mtsfStage(r: Recipe, main: Recipe["generators"][number]): Stage {
     version: 1,
     config: reuse
       ? { mtsf: r.mtsf, sft: continuedSft(r), from: "evaluator" }
-      : { mtsf: r.mtsf, evaluator: { ...e, enabled: null, n: null, problems: null, scoreTopK: null, steps: null }, sft: continuedSft(r) },
+      : { mtsf: r.mtsf, evaluator: { ...e, enabled: null, n: null, problems: null, scoreTopK: null, likelihoodBaseline: null, steps: null }, sft: continuedSft(r) },
     inputs: reuse
       ? [paths.evaluatorModel, paths.sftData(main.name), paths.model(main.name)] // the SSFT model sets the row length
       : [paths.model(main.name), paths.sftData(main.name), paths.evalProblems, paths.evalGraded],
@@ -816,7 +888,9 @@ export function planStages(r: Recipe, unavailable: readonly UnavailableStage[] =
     const scored = r.evaluator.enabled && g === main;
     if (g === main && needEvalData) stages.push(evaluatorSampleStage(r, main), evaluatorGradeStage(r));
     if (scored) stages.push(evaluatorTrainStage(r, main), scoreStage(r, main));
-    stages.push(evalStage(r, arm, scored));
+    const baseline = scored && r.evaluator.likelihoodBaseline && r.sampling.server === null && (arm.model.rel !== undefined || arm.model.abs !== undefined);
+    if (baseline) stages.push(likelihoodStage(r, main));
+    stages.push(evalStage(r, arm, scored, baseline));
   }
   if (r.mtsf.enabled) {
     stages.push(mtsfStage(r, main), controlStage(r, main));

@@ -152,13 +152,34 @@ export interface EvaluatorTrainResult {
   /** valAucPooled of the base model before training. */
   baseAucPooled: number | null;
   modelPath: string;
-  stats: { trainItems: number; valCandidates: number; tooLong: number; trainProblems: number; valProblems: number };
+  /**
+   * valPairs: the (correct, incorrect) pairs of the same held-out problem that valAuc averages
+   * over, from valMixedProblems problems; few pairs make valAuc noisy.
+   */
+  stats: { trainItems: number; valCandidates: number; valPairs: number; valMixedProblems: number; tooLong: number; trainProblems: number; valProblems: number };
 }
 
 /** The held-out AUCs of one evaluation (see EvaluatorTrainResult). */
 interface HeldOutAuc {
   within: number | null;
   pooled: number | null;
+}
+
+/** The within-problem pairs of held-out candidates, and the problems that have any. */
+function heldOutPairs(candidates: ReadonlyArray<{ label: boolean; problem: string }>): { valPairs: number; valMixedProblems: number } {
+  const counts = new Map<string, [number, number]>();
+  for (const c of candidates) {
+    const n = counts.get(c.problem) ?? [0, 0];
+    n[c.label ? 0 : 1]++;
+    counts.set(c.problem, n);
+  }
+  let valPairs = 0;
+  let valMixedProblems = 0;
+  for (const [pos, neg] of counts.values()) {
+    valPairs += pos * neg;
+    if (pos * neg > 0) valMixedProblems++;
+  }
+  return { valPairs, valMixedProblems };
 }
 
 /** A HeldOutAuc read back from a checkpoint (older checkpoints stored the pooled figure alone). */
@@ -564,7 +585,7 @@ export async function runEvaluatorTraining(options: EvaluatorTrainOptions): Prom
       baseAuc: baseAuc?.within ?? null,
       baseAucPooled: baseAuc?.pooled ?? null,
       modelPath,
-      stats: { trainItems: nItems, valCandidates: held.candidates.length, tooLong, trainProblems: split.train.size, valProblems: split.val.size },
+      stats: { trainItems: nItems, valCandidates: held.candidates.length, ...heldOutPairs(held.candidates), tooLong, trainProblems: split.train.size, valProblems: split.val.size },
     };
   } finally {
     session?.dispose();

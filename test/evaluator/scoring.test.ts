@@ -203,6 +203,8 @@ test("a cross-entropy evaluator learns a visible feature: held-out AUC near 1 af
   const evals = readFileSync(join(out, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, number>).filter((m) => "val_auc" in m);
   assert.ok(evals.length > 0 && evals.every((m) => typeof m.val_auc_pooled === "number"), "metrics.jsonl records both AUCs");
   assert.ok(r.stats.valProblems === 6 && r.stats.trainProblems === 24);
+  // Per held-out problem: one distinct correct text and two distinct incorrect ones.
+  assert.deepEqual([r.stats.valPairs, r.stats.valMixedProblems], [12, 6]);
   // The GGUF records the template and label words, for `mathtune score` to reuse.
   const meta = readGguf(r.modelPath).metadata;
   assert.deepEqual(meta.get(EVALUATOR_TEMPLATE_KEY), { type: GgufType.STRING, value: EVALUATOR_TEMPLATE });

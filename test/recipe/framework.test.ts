@@ -207,10 +207,15 @@ test("a recipe that asks for a stage this build lacks fails before anything runs
   const base = { generators: [{ name: "d", style: "detailed" }] };
   assert.equal(planStages(resolveRecipeObject(base, "r.json", "/")).map((s) => s.id).join(","), "data,sft/d,sample/d,grade/d,eval/d,report");
   const withEval = planStages(resolveRecipeObject({ ...base, evaluator: { enabled: true } }, "r.json", "/")).map((s) => s.id);
-  assert.deepEqual(withEval, ["data", "sft/d", "sample/d", "grade/d", "evaluator/sample", "evaluator/grade", "evaluator/train", "score/d", "eval/d", "report"]);
+  assert.deepEqual(withEval, ["data", "sft/d", "sample/d", "grade/d", "evaluator/sample", "evaluator/grade", "evaluator/train", "score/d", "likelihood/d", "eval/d", "report"]);
+  // The likelihood baseline is a switch; the eval stage reads its file only when it runs.
+  const noBaseline = planStages(resolveRecipeObject({ ...base, evaluator: { enabled: true, likelihoodBaseline: false } }, "r.json", "/"));
+  assert.ok(!noBaseline.some((s) => s.id === "likelihood/d"));
+  assert.deepEqual(noBaseline.find((s) => s.id === "eval/d")?.inputs, ["data/test.jsonl", "score/d/samples.jsonl"]);
   const withMtsf = planStages(resolveRecipeObject({ ...base, mtsf: { enabled: true } }, "r.json", "/")).map((s) => s.id);
   assert.deepEqual(withMtsf, ["data", "sft/d", "sample/d", "grade/d", "evaluator/sample", "evaluator/grade", "eval/d", "mtsf/train", "mtsf/control", "sample/mtsf", "grade/mtsf", "eval/mtsf", "sample/control", "grade/control", "eval/control", "report"]);
   assert.throws(() => resolveRecipeObject({ generators: [{ name: "control", style: "terse" }], mtsf: { enabled: true } }, "r.json", "/"), /MTSF arm/);
+  assert.throws(() => resolveRecipeObject({ ...base, evaluator: { enabled: true, template: "no placeholders" } }, "r.json", "/"), /evaluator\.template.*paper.*generator/);
   // With the evaluator on and the same evaluator steps, MTSF continues from the re-ranking
   // evaluator instead of training the same evaluator twice; other step counts train their own.
   const both = (mtsf: object) => planStages(resolveRecipeObject({ ...base, evaluator: { enabled: true, steps: 50 }, mtsf: { enabled: true, ...mtsf } }, "r.json", "/"));

@@ -52,13 +52,14 @@ const resultFiles = [
   "evaluator/graded.jsonl",
   "evaluator/train/model.gguf",
   "score/detailed/samples.jsonl",
+  "score/detailed/likelihood.jsonl",
   "mtsf/stage-2-sft/model.gguf",
   "mtsf-control/model.gguf",
   ...arms.flatMap((g) => [`grade/${g}/samples.jsonl`, `eval/${g}/results.json`, `eval/${g}/per-problem.json`]),
   "results.json",
   "report.md",
 ];
-const STAGES = 22;
+const STAGES = 23;
 
 const work = mkdtempSync(join(tmpdir(), "mathtune-mini-"));
 const ref = join(work, "ref");
@@ -94,6 +95,7 @@ test("the miniature recipe writes every file of the run folder, and a rerun redo
     "evaluator/train/model.gguf",
     "evaluator/train/metrics.jsonl",
     "score/detailed/samples.jsonl",
+    "score/detailed/likelihood.jsonl",
     "mtsf/stage-2-sft/model.gguf",
     "mtsf-control/model.gguf",
     "stages/data.json",
@@ -101,6 +103,7 @@ test("the miniature recipe writes every file of the run folder, and a rerun redo
     "stages/evaluator__grade.json",
     "stages/evaluator__train.json",
     "stages/score__detailed.json",
+    "stages/likelihood__detailed.json",
     "stages/mtsf__train.json",
     "stages/mtsf__control.json",
     "stages/report.json",
@@ -136,6 +139,7 @@ test("the miniature recipe writes every file of the run folder, and a rerun redo
     "evaluator/grade",
     "evaluator/train",
     "score/detailed",
+    "likelihood/detailed",
     "mtsf/train",
     "mtsf/control",
     "report",
@@ -153,6 +157,13 @@ test("the miniature recipe writes every file of the run folder, and a rerun redo
   assert.equal(scored.length, 12 * 5);
   assert.ok(scored.every((s) => typeof s.score === "number" && s.score >= 0 && s.score <= 1));
   assert.equal(typeof results.results["rr.all@4"], "number");
+  // The likelihood baseline: every sample scored by the generator's own probability of it, and
+  // re-ranking by it in the results and in table (2).
+  const lik = read(ref, "score/detailed/likelihood.jsonl").trim().split("\n").map((l) => JSON.parse(l) as { score?: number; greedy?: boolean });
+  assert.equal(lik.length, 12 * 5);
+  assert.ok(lik.every((s) => typeof s.score === "number" && s.score >= 0 && s.score <= 1));
+  for (const k of ["likelihood.rr.all@4", "likelihood.wrr.top2@4", "likelihood.auc"]) assert.equal(typeof results.results[k], "number", k);
+  assert.match(read(ref, "report.md"), /RR\.All \(generator likelihood\)/);
   assert.match(read(ref, "report.md"), /\(1\) SSFT by solution style/);
   assert.match(read(ref, "report.md"), /\(2\) /);
   assert.match(read(ref, "report.md"), /\(3\) /);
