@@ -30,6 +30,8 @@ import { buildResults, writeReport, type ResultsFile } from "../report/results.j
 import type { Recipe } from "./schema.js";
 import { seedOf } from "./schema.js";
 import { RunInterrupted, type Stage, type StageContext } from "./stage.js";
+import type { ScoringRunOptions, ScoringRunResult } from "../cli/score.js";
+import type { LocalModel } from "../sample/local.js";
 import { writeRecipeReport, type ArmResult } from "./report.js";
 
 /** Run-folder paths of the stages' files, in one place. */
@@ -529,6 +531,38 @@ function evaluatorTrainStage(r: Recipe, main: Recipe["generators"][number]): Sta
 }
 
 /**
+ * Scores `gen`'s graded test samples with the model at `modelPath` into `outRel` (runScoring with
+ * the options `how` gives for the opened scorer).
+ */
+async function scoreTestSamples(
+  ctx: StageContext,
+  r: Recipe,
+  gen: string,
+  modelPath: string,
+  outRel: string,
+  contextSize: number | null,
+  how: (scorer: LocalModel) => Partial<ScoringRunOptions>,
+): Promise<ScoringRunResult> {
+  const { runScoring } = await import("../cli/score.js");
+  const { LocalModel } = await import("../sample/local.js");
+  const file = ctx.path(paths.graded(gen));
+  const problems = new Map(readProblems(ctx.path(paths.test)).map((p) => [p.id, p]));
+  const samples: LocatedSample[] = readJsonl(file, SampleSchema).map((sample, i) => ({ sample, file, line: i + 1 }));
+  const out = ctx.path(outRel);
+  mkdirSync(dirname(out), { recursive: true });
+  const scorer = await LocalModel.open(modelPath, {
+    ...(r.threads !== null ? { threads: r.threads } : {}),
+    parallel: r.sampling.parallel,
+    ...(contextSize !== null ? { contextSize } : {}),
+  });
+  try {
+    return await runScoring({ ...how(scorer), scorer, problems, samples, out });
+  } finally {
+    await scorer.close();
+  }
+}
+
+/**
  * The evaluator's baseline: the main generator's graded test samples scored by the generator's own
  * likelihood of each (no training). The eval stage reports re-ranking by it beside the evaluator's.
  */
@@ -544,33 +578,12 @@ function likelihoodStage(r: Recipe, gen: Recipe["generators"][number]): Stage {
     externalInputs: m.abs ? [m.abs] : [],
     outputs: [paths.likelihood(gen.name)],
     async run(ctx) {
-      const { runScoring } = await import("../cli/score.js");
-      const { LocalModel } = await import("../sample/local.js");
       const model = m.rel ? ctx.path(m.rel) : m.abs;
       if (model === undefined) throw new MathtuneError(ErrorCode.usage, "the likelihood baseline needs a local generator model");
-      const file = ctx.path(paths.graded(gen.name));
-      const problems = new Map(readProblems(ctx.path(paths.test)).map((p) => [p.id, p]));
-      const samples: LocatedSample[] = readJsonl(file, SampleSchema).map((sample, i) => ({ sample, file, line: i + 1 }));
-      const out = ctx.path(paths.likelihood(gen.name));
-      mkdirSync(dirname(out), { recursive: true });
-      const scorer = await LocalModel.open(model, {
-        ...(r.threads !== null ? { threads: r.threads } : {}),
-        parallel: r.sampling.parallel,
-        ...(contextSize !== null ? { contextSize } : {}),
-      });
-      let res;
-      try {
-        res = await runScoring({
-          scorer,
-          problems,
-          samples,
-          out,
-          likelihood: { per: "sequence", ...(r.promptTemplate !== null ? { promptTemplate: r.promptTemplate } : {}) },
-          fits: (text) => scorer.promptTokens(text).length <= scorer.contextSize,
-        });
-      } finally {
-        await scorer.close();
-      }
+      const res = await scoreTestSamples(ctx, r, gen.name, model, paths.likelihood(gen.name), contextSize, (scorer) => ({
+        likelihood: { per: "sequence", ...(r.promptTemplate !== null ? { promptTemplate: r.promptTemplate } : {}) },
+        fits: (text) => scorer.promptTokens(text).length <= scorer.contextSize,
+      }));
       ctx.say(`  ${res.calls} candidates scored${res.tooLong > 0 ? `; ${res.tooLong} too long to score` : ""}`);
       return { calls: res.calls, candidates: res.candidates, too_long: res.tooLong };
     },
@@ -593,34 +606,13 @@ function scoreStage(r: Recipe, gen: Recipe["generators"][number]): Stage {
     inputs: [paths.test, paths.graded(gen.name), paths.evaluatorModel],
     outputs: [paths.scored(gen.name)],
     async run(ctx) {
-      const { runScoring } = await import("../cli/score.js");
-      const { LocalModel } = await import("../sample/local.js");
-      const file = ctx.path(paths.graded(gen.name));
-      const problems = new Map(readProblems(ctx.path(paths.test)).map((p) => [p.id, p]));
-      const samples: LocatedSample[] = readJsonl(file, SampleSchema).map((sample, i) => ({ sample, file, line: i + 1 }));
-      const out = ctx.path(paths.scored(gen.name));
-      mkdirSync(dirname(out), { recursive: true });
-      const scorer = await LocalModel.open(ctx.path(paths.evaluatorModel), {
-        ...(r.threads !== null ? { threads: r.threads } : {}),
-        parallel: r.sampling.parallel,
-        ...(contextSize !== null ? { contextSize } : {}),
-      });
-      let res;
-      try {
-        res = await runScoring({
-          scorer,
-          problems,
-          samples,
-          out,
-          topK: r.evaluator.scoreTopK,
-          template: evaluatorTemplate(r),
-          equivalence: r.eval.cluster === "exact" ? exactEquivalence : equivEquivalence({ clusterKey, equivalent }),
-          // Template, label and a margin of a few tokens must fit the scorer's context.
-          fits: (prompt) => scorer.promptTokens(prompt).length + 4 <= scorer.contextSize,
-        });
-      } finally {
-        await scorer.close();
-      }
+      const res = await scoreTestSamples(ctx, r, gen.name, ctx.path(paths.evaluatorModel), paths.scored(gen.name), contextSize, (scorer) => ({
+        topK: r.evaluator.scoreTopK,
+        template: evaluatorTemplate(r),
+        equivalence: r.eval.cluster === "exact" ? exactEquivalence : equivEquivalence({ clusterKey, equivalent }),
+        // Template, label and a margin of a few tokens must fit the scorer's context.
+        fits: (prompt) => scorer.promptTokens(prompt).length + 4 <= scorer.contextSize,
+      }));
       ctx.say(`  ${res.calls} evaluator calls for ${res.candidates} candidates${res.tooLong > 0 ? `; ${res.tooLong} too long to score` : ""}`);
       return { calls: res.calls, candidates: res.candidates, too_long: res.tooLong };
     },
