@@ -1,6 +1,7 @@
 /** Parsers of numeric command-line options shared by the commands. */
 import { InvalidArgumentError } from "commander";
 import { ErrorCode, MathtuneError } from "../errors.js";
+import { resolveEvaluatorTemplate } from "../data/prompts.js";
 
 /** A commander argument parser that accepts integers only (commander prints the error). */
 export function int(name: string) {
@@ -25,4 +26,13 @@ export function intOption(name: string, v: string, min: number): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < min) throw new MathtuneError(ErrorCode.usage, `--${name} must be an integer >= ${min}, got "${v}"`);
   return n;
+}
+
+/** The --template option of the evaluator commands resolved ("paper", "generator" or a template), or E_USAGE. */
+export function evaluatorTemplateOption(spec: string): string {
+  try {
+    return resolveEvaluatorTemplate(spec);
+  } catch (err) {
+    throw new MathtuneError(ErrorCode.usage, `--template: ${(err as Error).message}`, { hint: "paper, generator, or a template with {problem} and {solution}" });
+  }
 }

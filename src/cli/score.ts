@@ -5,7 +5,7 @@
 // generator: the baseline a trained evaluator has to beat.
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
-import { EVALUATOR_LABELS, EVALUATOR_LABELS_KEY, EVALUATOR_TEMPLATE, EVALUATOR_TEMPLATE_KEY, evaluatorLabelText, evaluatorPrompt, generatorPrompt, resolveEvaluatorTemplate } from "../data/prompts.js";
+import { EVALUATOR_LABELS, EVALUATOR_LABELS_KEY, EVALUATOR_TEMPLATE, EVALUATOR_TEMPLATE_KEY, evaluatorLabelText, evaluatorPrompt, generatorPrompt } from "../data/prompts.js";
 import { SampleSchema, type Problem, type Sample } from "../data/records.js";
 import { ErrorCode, MathtuneError, inputError } from "../errors.js";
 import { GgufType, readGguf } from "../model/gguf.js";
@@ -17,7 +17,7 @@ import { clusterCandidates, equivEquivalence, type AnswerEquivalence } from "../
 import { labelTokens, parseLabelWords, type EvaluatorLabelWords } from "../train/evaluator-data.js";
 import { appendJsonl, readJsonl, repairJsonlTail } from "../util/jsonl.js";
 import { createProgress } from "../util/progress.js";
-import { intOption } from "./options.js";
+import { evaluatorTemplateOption, intOption } from "./options.js";
 
 /** Options of {@link runScoring}. */
 export interface ScoringRunOptions {
@@ -194,12 +194,7 @@ export function register(program: Command): void {
         return v?.type === GgufType.STRING ? v.value : undefined;
       };
       const labels = parseLabelWords(opts.labels ?? recordedString(EVALUATOR_LABELS_KEY) ?? `${EVALUATOR_LABELS.positive},${EVALUATOR_LABELS.negative}`);
-      let template: string;
-      try {
-        template = opts.template !== undefined ? resolveEvaluatorTemplate(opts.template) : (recordedString(EVALUATOR_TEMPLATE_KEY) ?? EVALUATOR_TEMPLATE);
-      } catch (err) {
-        throw new MathtuneError(ErrorCode.usage, `--template: ${(err as Error).message}`, { hint: "paper, generator, or a template with {problem} and {solution}" });
-      }
+      const template = opts.template !== undefined ? evaluatorTemplateOption(opts.template) : (recordedString(EVALUATOR_TEMPLATE_KEY) ?? EVALUATOR_TEMPLATE);
       const problems = readProblems(opts.problems);
       const samples = readSamples(opts.samples);
       const { LocalModel } = await import("../sample/local.js");

@@ -2,8 +2,8 @@
 // train.ts creates; these attach to it).
 import type { Command } from "commander";
 import { ErrorCode, MathtuneError } from "../errors.js";
-import { int, num } from "./options.js";
-import { EVALUATOR_LABELS, resolveEvaluatorTemplate } from "../data/prompts.js";
+import { evaluatorTemplateOption, int, num } from "./options.js";
+import { EVALUATOR_LABELS } from "../data/prompts.js";
 import { parseLabelWords } from "../train/evaluator-data.js";
 import { EVALUATOR_LOSS_KINDS, type TrainerLossKind } from "../train/evaluator-graph.js";
 import { runEvaluatorInChild, type EvaluatorTrainOptions } from "../train/evaluator.js";
@@ -36,13 +36,7 @@ function evaluatorSettings(f: EvaluatorFlags): Omit<EvaluatorTrainOptions, "base
     throw new MathtuneError(ErrorCode.usage, `--loss must be one of ${EVALUATOR_LOSS_KINDS.join(", ")} (got ${f.loss})`);
   }
   const o: Omit<EvaluatorTrainOptions, "base" | "samples" | "problems" | "out"> = { loss: f.loss as TrainerLossKind, labels: parseLabelWords(f.labels) };
-  if (f.template !== undefined) {
-    try {
-      o.template = resolveEvaluatorTemplate(f.template);
-    } catch (err) {
-      throw new MathtuneError(ErrorCode.usage, `--template: ${(err as Error).message}`, { hint: 'paper, generator, or a template with {problem} and {solution}' });
-    }
-  }
+  if (f.template !== undefined) o.template = evaluatorTemplateOption(f.template);
   if (f.mixMargin !== undefined || f.mixCe !== undefined) o.mix = { margin: f.mixMargin ?? 1, ce: f.mixCe ?? 1 };
   for (const k of ["lambda", "alpha", "perProblem", "batch", "slots", "seqLen", "lr", "warmup", "threads", "seed", "valFraction", "evalEvery"] as const) {
     if (f[k] !== undefined) o[k] = f[k];
