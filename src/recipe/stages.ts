@@ -25,7 +25,7 @@ import { clusterKey, equivalent, gradeSamples, type GradeResult } from "../grade
 import { equivEquivalence, exactEquivalence } from "../select/cluster.js";
 import { needsScores, type Strategy } from "../select/strategies.js";
 import { evaluate } from "../metrics/evaluate.js";
-import { groupSamples, type LocatedSample } from "../metrics/samples.js";
+import { groupSamples, readSamples } from "../metrics/samples.js";
 import { buildResults, writeReport, type ResultsFile } from "../report/results.js";
 import type { Recipe } from "./schema.js";
 import { seedOf } from "./schema.js";
@@ -547,7 +547,7 @@ async function scoreTestSamples(
   const { LocalModel } = await import("../sample/local.js");
   const file = ctx.path(paths.graded(gen));
   const problems = new Map(readProblems(ctx.path(paths.test)).map((p) => [p.id, p]));
-  const samples: LocatedSample[] = readJsonl(file, SampleSchema).map((sample, i) => ({ sample, file, line: i + 1 }));
+  const samples = readSamples(file);
   const out = ctx.path(outRel);
   mkdirSync(dirname(out), { recursive: true });
   const scorer = await LocalModel.open(modelPath, {
@@ -641,7 +641,7 @@ function evalStage(r: Recipe, gen: Arm, scored: boolean, baseline = false): Stag
     async run(ctx) {
       const file = ctx.path(samplesRel);
       const problems = new Map(readProblems(ctx.path(paths.test)).map((p) => [p.id, p]));
-      const located: LocatedSample[] = readJsonl(file, SampleSchema).map((sample, i) => ({ sample, file, line: i + 1 }));
+      const located = readSamples(file);
       const grouped = groupSamples(located, { problems });
       // Samples the evaluator did not score (outside the top-K clusters, or too long) rank below scored ones.
       const K = r.eval.topK;
@@ -659,11 +659,7 @@ function evalStage(r: Recipe, gen: Arm, scored: boolean, baseline = false): Stag
       if (baseline) {
         // The same strategies with the generator's likelihood as the score, under `likelihood.*`
         // (its within-problem AUC as `likelihood.auc`).
-        const lfile = ctx.path(paths.likelihood(gen.name));
-        const lgrouped = groupSamples(
-          readJsonl(lfile, SampleSchema).map((sample, i) => ({ sample, file: lfile, line: i + 1 })),
-          { problems },
-        );
+        const lgrouped = groupSamples(readSamples(ctx.path(paths.likelihood(gen.name))), { problems });
         if (lgrouped.scored > 0) {
           const lev = evaluate(lgrouped.problems, { ...settings, strategies: rerankStrategies(r) });
           for (const [k, v] of Object.entries(lev.results)) {

@@ -143,8 +143,8 @@ export interface EvaluatorTrainResult {
   valAuc: number | null;
   /**
    * Held-out AUC of S over all held-out candidates pooled across problems. It also rewards
-   * telling easy problems from hard ones, which re-ranking within a problem cannot use, so it
-   * reads higher than valAuc.
+   * telling easy problems from hard ones, which re-ranking within a problem cannot use; it can
+   * read far from valAuc either way.
    */
   valAucPooled: number | null;
   /** valAuc of the base model before training, on the same held-out candidates. */
