@@ -1,5 +1,5 @@
 /** Parsers of numeric command-line options shared by the commands. */
-import { InvalidArgumentError } from "commander";
+import { InvalidArgumentError, Option } from "commander";
 import { ErrorCode, MathtuneError } from "../errors.js";
 import { resolveEvaluatorTemplate } from "../data/prompts.js";
 
@@ -35,4 +35,11 @@ export function evaluatorTemplateOption(spec: string): string {
   } catch (err) {
     throw new MathtuneError(ErrorCode.usage, `--template: ${(err as Error).message}`, { hint: "paper, generator, or a template with {problem} and {solution}" });
   }
+}
+
+/** `--kv-cache f32|f16`: the element type of a local model's KV cache (LocalModelOptions.kvCache). */
+export function kvCacheOption(): Option {
+  return new Option("--kv-cache <type>", "KV cache type of the local model: f32 (scores and samples independent of --parallel) or f16 (half the memory)")
+    .choices(["f32", "f16"])
+    .default("f32");
 }

@@ -6,6 +6,7 @@ import { generatorPrompt } from "../data/prompts.js";
 import { readJsonl } from "../util/jsonl.js";
 import { runSampling } from "../sample/run.js";
 import type { Sampler } from "../sample/types.js";
+import { kvCacheOption } from "./options.js";
 
 /** Parses a numeric option or fails with a usage error naming it. */
 export function num(name: string, opts: { int?: boolean; min?: number; max?: number } = {}): (v: string) => number {
@@ -38,6 +39,7 @@ interface SampleCliOptions {
   greedy?: boolean;
   threads?: number;
   parallel?: number;
+  kvCache?: "f32" | "f16";
   concurrency: number;
   timeout: number;
   retries: number;
@@ -46,7 +48,7 @@ interface SampleCliOptions {
 }
 
 /** Opens the sampler the options name (local model or server). */
-export async function openSampler(o: { model?: string; server?: string; modelName?: string; chat?: boolean; threads?: number; parallel?: number; concurrency?: number; timeout?: number; retries?: number }): Promise<Sampler> {
+export async function openSampler(o: { model?: string; server?: string; modelName?: string; chat?: boolean; threads?: number; parallel?: number; kvCache?: "f32" | "f16"; concurrency?: number; timeout?: number; retries?: number }): Promise<Sampler> {
   if ((o.model === undefined) === (o.server === undefined)) {
     throw new MathtuneError(ErrorCode.usage, "give exactly one of --model MODEL.gguf or --server URL");
   }
@@ -62,7 +64,7 @@ export async function openSampler(o: { model?: string; server?: string; modelNam
     });
   }
   const { LocalModel } = await import("../sample/local.js");
-  return LocalModel.open(o.model!, { threads: o.threads, parallel: o.parallel });
+  return LocalModel.open(o.model!, { threads: o.threads, parallel: o.parallel, kvCache: o.kvCache });
 }
 
 export function register(program: Command): void {
@@ -85,6 +87,7 @@ export function register(program: Command): void {
     .option("--greedy", "greedy decoding, one sample per problem (Pass@1)")
     .option("--threads <t>", "llama.cpp threads (default: cores - 1)", num("threads", { int: true, min: 1 }))
     .option("--parallel <p>", "sequences decoded in parallel (local)", num("parallel", { int: true, min: 1 }), 4)
+    .addOption(kvCacheOption())
     .option("--concurrency <c>", "requests in flight (server)", num("concurrency", { int: true, min: 1 }), 8)
     .option("--timeout <s>", "per-request timeout in seconds (server)", num("timeout", { min: 1 }), 300)
     .option("--retries <r>", "retries per request (server)", num("retries", { int: true, min: 0 }), 4)

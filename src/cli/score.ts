@@ -17,7 +17,7 @@ import { clusterCandidates, equivEquivalence, type AnswerEquivalence } from "../
 import { labelTokens, parseLabelWords, type EvaluatorLabelWords } from "../train/evaluator-data.js";
 import { appendJsonl, readJsonl, repairJsonlTail } from "../util/jsonl.js";
 import { createProgress } from "../util/progress.js";
-import { evaluatorTemplateOption, intOption } from "./options.js";
+import { evaluatorTemplateOption, intOption, kvCacheOption } from "./options.js";
 
 /** Options of {@link runScoring}. */
 export interface ScoringRunOptions {
@@ -150,6 +150,7 @@ interface ScoreCliOptions {
   labels?: string;
   threads?: string;
   parallel?: string;
+  kvCache: "f32" | "f16";
   contextSize?: string;
   likelihood?: string;
   promptTemplate?: string;
@@ -172,6 +173,7 @@ export function register(program: Command): void {
     .option("--template <t>", "evaluator template: paper, generator, or one with {problem} and {solution} (default: the one the evaluator was trained with, else paper)")
     .option("--threads <n>", "CPU threads for llama.cpp (default: cores - 1)")
     .option("--parallel <n>", "sequences evaluated in parallel (default 4)")
+    .addOption(kvCacheOption())
     .option("--context-size <n>", "tokens per sequence (default: the model's training context, at most 4096)")
     .option("--likelihood <per>", "score by the model's own likelihood of each candidate instead (a baseline): sequence | token")
     .option("--prompt-template <t>", "with --likelihood: the generator prompt template with {problem} (default: the sampler's)")
@@ -202,6 +204,7 @@ export function register(program: Command): void {
         ...(opts.threads !== undefined ? { threads: intOption("threads", opts.threads, 1) } : {}),
         ...(opts.parallel !== undefined ? { parallel: intOption("parallel", opts.parallel, 1) } : {}),
         ...(opts.contextSize !== undefined ? { contextSize: intOption("context-size", opts.contextSize, 1) } : {}),
+        kvCache: opts.kvCache,
       });
       try {
         // Fail before any work when the label words cannot be told apart by this vocabulary.

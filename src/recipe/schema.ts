@@ -122,8 +122,14 @@ const SamplingSchema = z.strictObject({
   maxTokens: posInt.default(512),
   /** Generation stops before any of these strings. */
   stop: z.array(z.string().min(1)).default([]),
-  /** Sequences decoded in parallel (local backend). */
+  /** Sequences decoded in parallel (local backend); samples and scores do not depend on it. */
   parallel: posInt.default(4),
+  /**
+   * llama.cpp threads of the local sampler and scorer; null: cores - 1. Not the training threads:
+   * llama.cpp's CPU threads spin-wait, and with as many as there are cores every decode waits on a
+   * thread that Node or another process has preempted (docs/sampling.md).
+   */
+  threads: posInt.nullable().default(null),
   /** Context of the local sampler in tokens; null: sft.seqLen, else the model's own. */
   contextSize: posInt.nullable().default(null),
   /** Sample from this server instead of a local GGUF (only for generators without SFT). */
@@ -216,7 +222,7 @@ export const RecipeSchema = z.strictObject({
   name: z.string().min(1).default("recipe"),
   /** Seed of everything that has no seed of its own. */
   seed: seed.default(1),
-  /** CPU threads for training and sampling; null: the engine's default (cores - 1). */
+  /** CPU threads for training (SSFT, evaluator, MTSF); null: the engine's default (cores - 1). Sampling has its own, `sampling.threads`. */
   threads: posInt.nullable().default(null),
   data: DataSchema.prefault({ source: "synth" }),
   model: ModelSchema.prefault({}),

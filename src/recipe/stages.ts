@@ -329,7 +329,7 @@ async function openSampler(r: Recipe, modelPath: string | undefined) {
   const { LocalModel } = await import("../sample/local.js");
   const contextSize = s.contextSize ?? r.sft.seqLen;
   return LocalModel.open(modelPath, {
-    ...(r.threads !== null ? { threads: r.threads } : {}),
+    ...(s.threads !== null ? { threads: s.threads } : {}),
     parallel: s.parallel,
     ...(contextSize !== null ? { contextSize } : {}),
   });
@@ -551,7 +551,7 @@ async function scoreTestSamples(
   const out = ctx.path(outRel);
   mkdirSync(dirname(out), { recursive: true });
   const scorer = await LocalModel.open(modelPath, {
-    ...(r.threads !== null ? { threads: r.threads } : {}),
+    ...(r.sampling.threads !== null ? { threads: r.sampling.threads } : {}),
     parallel: r.sampling.parallel,
     ...(contextSize !== null ? { contextSize } : {}),
   });

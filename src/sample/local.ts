@@ -7,6 +7,7 @@ import type { LlamaContext, LlamaContextSequence, LlamaModel, Token } from "node
 import { MathtuneError, ErrorCode } from "../errors.js";
 import { metaArray, readGguf } from "../model/gguf.js";
 import { defaultThreads, getLlamaCpu } from "./llama.js";
+import { guardOutputReorder } from "./reorder-guard.js";
 import type { Completion, ContinuationLogprobs, GenerateOptions, Sampler, SamplerCapabilities, Scorer } from "./types.js";
 
 /** Options of {@link LocalModel.open}. */
@@ -17,6 +18,12 @@ export interface LocalModelOptions {
   parallel?: number;
   /** Tokens per sequence (prompt + completion). Defaults to the model's training context, at most 4096. */
   contextSize?: number;
+  /**
+   * Element type of the KV cache. Defaults to "f32": a token's numbers then do not depend on which
+   * other sequences shared its decode batch (within 1e-5 against 2e-4 with "f16", docs/sampling.md).
+   * "f16" halves the cache's memory.
+   */
+  kvCache?: "f32" | "f16";
 }
 
 /** Smallest probability used when taking logs, so an underflowed probability gives a finite log. */
@@ -94,8 +101,10 @@ export class LocalModel implements Sampler, Scorer {
   static async open(path: string, options: LocalModelOptions = {}): Promise<LocalModel> {
     const threads = options.threads ?? defaultThreads();
     const parallel = options.parallel ?? 4;
+    const kvCache = options.kvCache ?? "f32";
     if (!Number.isInteger(threads) || threads < 1) throw new MathtuneError(ErrorCode.usage, `threads must be a positive integer (got ${threads})`);
     if (!Number.isInteger(parallel) || parallel < 1) throw new MathtuneError(ErrorCode.usage, `parallel must be a positive integer (got ${parallel})`);
+    if (kvCache !== "f32" && kvCache !== "f16") throw new MathtuneError(ErrorCode.usage, `kvCache must be "f32" or "f16" (got ${String(kvCache)})`);
     // Read the header ourselves first: a missing or non-GGUF file gets our clear error, not a native one.
     readGguf(path);
     const llama = await getLlamaCpu();
@@ -114,7 +123,11 @@ export class LocalModel implements Sampler, Scorer {
         // Prompt evaluation of many sequences fits one batch; decode steps are one token per sequence.
         batchSize: Math.max(512, parallel),
         flashAttention: false,
+        experimentalKvCacheKeyType: kvCache === "f32" ? "F32" : "F16",
+        experimentalKvCacheValueType: kvCache === "f32" ? "F32" : "F16",
       });
+      // Reads of one decode's outputs race in llama.cpp's lazy row reordering (reorder-guard.ts).
+      guardOutputReorder(context);
       const seqs = Array.from({ length: parallel }, () => context.getSequence());
       return new LocalModel(path, model, context, new SequencePool(seqs), parallel, threads);
     } catch (err) {

@@ -11,8 +11,7 @@ import { saveTinyModel, tempDir } from "../model/fixtures.js";
 
 const tmp = tempDir();
 let model: LocalModel;
-// One sequence at a time: with several sequences decoded together the pinned llama.cpp build
-// corrupts some samples, differently from run to run (docs/sampling.md), so only parallel 1 is exact.
+// One sequence at a time (parallel-exact.test.ts checks that parallel sequences give the same samples).
 let serial: LocalModel;
 
 before(async () => {
