@@ -47,20 +47,35 @@ function serverError(url: string, message: string, hint?: string): MathtuneError
   return new MathtuneError(ErrorCode.server, `server ${url}: ${message}`, hint === undefined ? {} : { hint });
 }
 
-/** A bounded-concurrency gate. */
-class Gate {
+/**
+ * A bounded-concurrency gate. A finishing task hands its slot straight to the first waiter, so a
+ * caller that arrives between the release and the waiter's wake-up cannot take the slot too.
+ */
+export class Gate {
   private active = 0;
   private readonly queue: Array<() => void> = [];
   constructor(private readonly limit: number) {}
+
+  /** Tasks running now. */
+  get running(): number {
+    return this.active;
+  }
+
   async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((r) => this.queue.push(r));
-    this.active++;
+    if (this.active < this.limit) this.active++;
+    // The slot is counted for us by whoever wakes us (see release).
+    else await new Promise<void>((r) => this.queue.push(r));
     try {
       return await fn();
     } finally {
-      this.active--;
-      this.queue.shift()?.();
+      this.release();
     }
+  }
+
+  private release(): void {
+    const next = this.queue.shift();
+    if (next !== undefined) next();
+    else this.active--;
   }
 }
 
