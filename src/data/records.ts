@@ -7,22 +7,22 @@ import { z } from "zod";
 
 /** A math problem with its reference answer. `id` is unique within a file. */
 export const ProblemSchema = z.object({
-  id: z.string().min(1),
-  problem: z.string().min(1),
-  answer: z.string(),
-  solution: z.string().optional(),
-  level: z.number().int().optional(),
-  subject: z.string().optional(),
-  source: z.string().optional(),
-});
+  id: z.string().min(1).describe("unique within a file (MATH's `unique_id` where it exists)"),
+  problem: z.string().min(1).describe("the problem statement"),
+  answer: z.string().describe("the reference final answer (LaTeX, as in MATH's `\\boxed{}`)"),
+  solution: z.string().optional().describe("a reference solution (the SFT target)"),
+  level: z.number().int().optional().describe("difficulty level (MATH: 1-5)"),
+  subject: z.string().optional().describe("subject or skill"),
+  source: z.string().optional().describe("data set the problem comes from"),
+}).describe("A math problem with its reference answer. `id` is unique within a file.");
 export type Problem = z.infer<typeof ProblemSchema>;
 
 /** A supervised fine-tuning example in TRL's prompt-completion shape; loss on `completion` only. */
 export const SftExampleSchema = z.object({
-  prompt: z.string(),
-  completion: z.string().min(1),
-  id: z.string().optional(),
-});
+  prompt: z.string().describe("the generator prompt, problem included"),
+  completion: z.string().min(1).describe("the solution; the loss is on these tokens only"),
+  id: z.string().optional().describe("the problem's id"),
+}).describe("A supervised fine-tuning example in TRL's prompt-completion shape; loss on `completion` only.");
 export type SftExample = z.infer<typeof SftExampleSchema>;
 
 /**
@@ -30,34 +30,34 @@ export type SftExample = z.infer<typeof SftExampleSchema>;
  * (`extracted`, `correct`) and by `score` (`score`, the evaluator's S).
  */
 export const SampleSchema = z.object({
-  problem_id: z.string().min(1),
+  problem_id: z.string().min(1).describe("the `id` of the problem"),
   /** 0..N-1 per problem; a greedy sample has `greedy: true` and is not counted among the N. */
-  sample: z.number().int().nonnegative(),
-  text: z.string(),
-  tokens: z.number().int().nonnegative().optional(),
-  finish: z.enum(["stop", "length"]).optional(),
-  seed: z.number().int().optional(),
-  greedy: z.boolean().optional(),
-  extracted: z.string().nullable().optional(),
-  correct: z.boolean().optional(),
-  score: z.number().optional(),
-});
+  sample: z.number().int().nonnegative().describe("index 0..N-1 per problem; a greedy sample is not counted among the N"),
+  text: z.string().describe("the generated solution"),
+  tokens: z.number().int().nonnegative().optional().describe("generated tokens (the end-of-sequence token not counted)"),
+  finish: z.enum(["stop", "length"]).optional().describe("`stop`: end of sequence or a stop string; `length`: the token budget ran out"),
+  seed: z.number().int().optional().describe("the sample's own seed"),
+  greedy: z.boolean().optional().describe("true for the greedy (temperature 0) sample"),
+  extracted: z.string().nullable().optional().describe("grade: the extracted final answer (null: none found)"),
+  correct: z.boolean().optional().describe("grade: equivalent to the problem's answer"),
+  score: z.number().optional().describe("score: the evaluator's S = p(correct) / (p(correct) + p(incorrect)), or a likelihood baseline"),
+}).describe("One candidate solution. Written by `sample`, completed by `grade` (`extracted`, `correct`) and by `score` (`score`).");
 export type Sample = z.infer<typeof SampleSchema>;
 
 /** A pairwise evaluator example (TRL preference shape); the template is applied by the trainer. */
 export const PairwiseExampleSchema = z.object({
-  prompt: z.string(),
-  chosen: z.string(),
-  rejected: z.string(),
-  problem_id: z.string().optional(),
-});
+  prompt: z.string().describe("the problem"),
+  chosen: z.string().describe("a correct solution"),
+  rejected: z.string().describe("an incorrect solution of the same problem"),
+  problem_id: z.string().optional().describe("the problem's id"),
+}).describe("A pairwise evaluator example (TRL preference shape); the evaluator template is applied by the trainer.");
 export type PairwiseExample = z.infer<typeof PairwiseExampleSchema>;
 
 /** A pointwise evaluator example (TRL unpaired-preference shape). */
 export const PointwiseExampleSchema = z.object({
-  prompt: z.string(),
-  completion: z.string(),
-  label: z.boolean(),
-  problem_id: z.string().optional(),
-});
+  prompt: z.string().describe("the problem"),
+  completion: z.string().describe("a candidate solution"),
+  label: z.boolean().describe("whether the solution's final answer is correct"),
+  problem_id: z.string().optional().describe("the problem's id"),
+}).describe("A pointwise evaluator example (TRL unpaired-preference shape).");
 export type PointwiseExample = z.infer<typeof PointwiseExampleSchema>;

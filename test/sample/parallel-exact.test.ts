@@ -13,7 +13,7 @@ import { tempDir } from "../model/fixtures.js";
 
 const DEMO_BASE = fileURLToPath(new URL("../../models/demo-base.gguf", import.meta.url));
 const tmp = tempDir();
-const problems: Problem[] = synthesizeWorld({ seed: 3, n: 1, validation: 0, test: 8, levels: [1, 2, 3], maxChars: 160 }).test.map((t) => synthToProblem(t, "detailed"));
+const problems: Problem[] = synthesizeWorld({ seed: 3, n: 1, validation: 0, test: 8, levels: [1, 2, 3], skills: ["arithmetic", "fractions", "linear", "modular", "gcd-lcm", "expression"], maxChars: 160 }).test.map((t) => synthToProblem(t, "detailed"));
 const prompt = (p: Problem): string => generatorPrompt(p.problem);
 let one: LocalModel;
 let many: LocalModel;
