@@ -292,7 +292,7 @@ async function openModel(path: string, weights?: Weights): Promise<ModelStart> {
   const w = weights ?? m.weights;
   if (m.tokenizer) return { config: m.config, weights: w, tokenizer: m.tokenizer, tokenizerOut: m.tokenizer, dispose: async () => {} };
   const tok = await LlamaVocabTokenizer.open(path);
-  return { config: m.config, weights: w, tokenizer: tok, tokenizerOut: m.tokenizerMetadata, dispose: () => tok.dispose() };
+  return { config: m.config, weights: w, tokenizer: tok, tokenizerOut: m.keptMetadata, dispose: () => tok.dispose() };
 }
 
 /** Settings a resumed run must share with the original (they shape the data or the model). */

@@ -172,7 +172,7 @@ async function startModel(o: ResolvedSftOptions, examples: SftExample[]): Promis
     const m = loadModelGguf(o.base);
     if (m.tokenizer) return { config: m.config, weights: m.weights, tokenizer: m.tokenizer, tokenizerOut: m.tokenizer, dispose: async () => {} };
     const tok = await LlamaVocabTokenizer.open(o.base);
-    return { config: m.config, weights: m.weights, tokenizer: tok, tokenizerOut: m.tokenizerMetadata, dispose: () => tok.dispose() };
+    return { config: m.config, weights: m.weights, tokenizer: tok, tokenizerOut: m.keptMetadata, dispose: () => tok.dispose() };
   }
   // Our own model: characters of the training data, with byte fallback for anything else.
   const tok = CharTokenizer.fromCorpus(examples.flatMap((e) => [e.prompt, e.completion]));
@@ -185,7 +185,7 @@ async function resumeModel(dir: string): Promise<{ start: ModelStart; ck: Return
   const m = ck.model;
   if (m.tokenizer) return { ck, start: { config: m.config, weights: m.weights, tokenizer: m.tokenizer, tokenizerOut: m.tokenizer, dispose: async () => {} } };
   const tok = await LlamaVocabTokenizer.open(join(dir, "model.gguf"));
-  return { ck, start: { config: m.config, weights: m.weights, tokenizer: tok, tokenizerOut: m.tokenizerMetadata, dispose: () => tok.dispose() } };
+  return { ck, start: { config: m.config, weights: m.weights, tokenizer: tok, tokenizerOut: m.keptMetadata, dispose: () => tok.dispose() } };
 }
 
 /** Settings that must not change when resuming (they shape the data stream or the model). */
