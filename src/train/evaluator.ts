@@ -409,7 +409,7 @@ export async function runEvaluatorTraining(options: EvaluatorTrainOptions): Prom
       }
     } else if (o.loss === "seq-contrastive") {
       for (const r of data.pairwise) {
-        const prompt = [...(tokenizer.bosId >= 0 ? [tokenizer.bosId] : []), ...tokenizer.encode(generatorPrompt(problemOf(r.problem_id).problem))];
+        const prompt = [...(tokenizer.addBos ? [tokenizer.bosId] : []), ...tokenizer.encode(generatorPrompt(problemOf(r.problem_id).problem))];
         const positive = [...tokenizer.encode(r.chosen), tokenizer.eosId];
         const negative = [...tokenizer.encode(r.rejected), tokenizer.eosId];
         if (prompt.length + Math.max(positive.length, negative.length) > seqLen) tooLong++;

@@ -13,7 +13,8 @@ import { Backend } from "../../src/engine/backend.js";
 import { loadModelGguf } from "../../src/model/checkpoint.js";
 import type { LlamaConfig } from "../../src/model/config.js";
 import { readGguf } from "../../src/model/gguf.js";
-import { tokenizerForGguf } from "../../src/model/tokenizer.js";
+import { LlamaVocabTokenizer } from "../../src/model/tokenizer.js";
+import { encodeExamples } from "../../src/train/data.js";
 import { runSft } from "../../src/train/sft.js";
 import { ARCH_CASES, mathCorpus, saveArchModel, type ArchName } from "../model/arch-fixtures.js";
 import { llamaCppLogProbs, maxAbsDiff, tsLogProbs } from "./logprobs.js";
@@ -25,12 +26,11 @@ const TEXT = "Problem: What is 128+35? Solution: We add $128 + 35 = 163$.\nThe a
 
 /** Token ids of TEXT as the training data path makes them (llama.cpp's tokenizer), BOS when the model wants one. */
 async function promptIds(path: string): Promise<number[]> {
-  const tok = await tokenizerForGguf(path, readGguf(path).metadata);
+  const tok = await LlamaVocabTokenizer.open(path);
   try {
-    const addBos = readGguf(path).metadata.get("tokenizer.ggml.add_bos_token")?.value === true;
-    return [...(addBos ? [tok.bosId] : []), ...tok.encode(TEXT)];
+    return encodeExamples([{ prompt: TEXT, completion: "" }], tok)[0].prompt;
   } finally {
-    if ("dispose" in tok && typeof tok.dispose === "function") await tok.dispose();
+    await tok.dispose();
   }
 }
 
@@ -43,11 +43,14 @@ async function compareFile(path: string): Promise<{ worst: number; config: Llama
   return { worst: maxAbsDiff(tsLogProbs(m.config, m.weights, ids, backend), reference), config: m.config, ids, reference };
 }
 
-/** What each case's distinctive setting changes: the same weights computed without it must disagree clearly. */
-const WITHOUT: Record<ArchName, { what: string; change: (c: LlamaConfig) => LlamaConfig }> = {
-  qwen2: { what: "llama's RoPE pairing instead of NeoX", change: (c) => ({ ...c, arch: "llama", qkvBias: true }) },
-  llama3: { what: "no RoPE factors", change: ({ ropeFactors: _, ...c }) => c },
-  tiedLlama: { what: "no linear RoPE scaling", change: (c) => ({ ...c, ropeFreqScale: 1 }) },
+/** Each case's distinctive settings: the same weights computed without one must disagree clearly. */
+const WITHOUT: Record<ArchName, Array<{ what: string; change: (c: LlamaConfig) => LlamaConfig }>> = {
+  qwen2: [
+    { what: "llama's RoPE pairing instead of NeoX", change: (c) => ({ ...c, arch: "llama" }) },
+    { what: "no q/k/v biases", change: (c) => ({ ...c, qkvBias: false }) },
+  ],
+  llama3: [{ what: "no RoPE factors", change: ({ ropeFactors: _, ...c }) => c }],
+  tiedLlama: [{ what: "no linear RoPE scaling", change: (c) => ({ ...c, ropeFreqScale: 1 }) }],
 };
 
 for (const name of Object.keys(ARCH_CASES) as ArchName[]) {
@@ -60,11 +63,12 @@ for (const name of Object.keys(ARCH_CASES) as ArchName[]) {
     assert.deepEqual(config, saved.config, "the loaded config is the one saved");
     t.diagnostic(`max abs log-prob difference: ${worst.toExponential(2)} over ${ids.length} positions x ${config.vocabSize} tokens`);
     assert.ok(worst < 1e-3, `max abs log-prob difference ${worst}`);
-    // The comparison sees the setting: leaving it out moves the log-probs far beyond the tolerance.
-    const off = WITHOUT[name];
-    const wrong = maxAbsDiff(tsLogProbs(off.change(config), saved.weights, ids, backend), reference);
-    t.diagnostic(`with ${off.what}: ${wrong.toExponential(2)}`);
-    assert.ok(wrong > 0.05, `${off.what} changes the log-probs by only ${wrong}`);
+    // The comparison sees each setting: leaving it out moves the log-probs far beyond the tolerance.
+    for (const off of WITHOUT[name]) {
+      const wrong = maxAbsDiff(tsLogProbs(off.change(config), saved.weights, ids, backend), reference);
+      t.diagnostic(`with ${off.what}: ${wrong.toExponential(2)}`);
+      assert.ok(wrong > 0.05, `${off.what} changes the log-probs by only ${wrong}`);
+    }
   });
 
   test(`${label}: after SFT steps, the saved model keeps its keys and matches llama.cpp within 1e-3`, async (t) => {

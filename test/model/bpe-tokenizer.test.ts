@@ -2,13 +2,15 @@
 // training data path tokenizes an external model's text with llama.cpp (tokenizerForGguf →
 // LlamaVocabTokenizer, node-llama-cpp); these tests check that what it produces for our
 // generated vocabularies is the reference BPE encoding (pre-tokenizer + merges by rank), on
-// varied and random text.
+// varied and random text, and that SFT prompts are the tokens the sampler feeds.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { readGguf } from "../../src/model/gguf.js";
 import { LlamaVocabTokenizer, tokenizerForGguf } from "../../src/model/tokenizer.js";
 import { Rng } from "../../src/util/rng.js";
+import { LocalModel } from "../../src/sample/local.js";
+import { encodeExamples } from "../../src/train/data.js";
 import { ARCH_CASES, mathCorpus, saveArchModel, type ArchName } from "./arch-fixtures.js";
 import { bpeEncode, bpeGgufMetadata, byteEncode, byteToChar, preTokenize, trainByteBpe, type ByteBpe } from "./bpe.js";
 import { initWeights, saveModelGguf } from "../../src/model/checkpoint.js";
@@ -99,6 +101,16 @@ for (const name of Object.keys(ARCH_CASES) as ArchName[]) {
         if (pre !== "llama-bpe" || !/ [?!.,']/.test(text)) assert.equal(tok.decode(ids), text, JSON.stringify(text));
       }
       t.diagnostic(`${texts.length} texts, ${tokens} tokens, vocabulary ${bpe.tokens.length} (${bpe.merges.length} merges)`);
+      // An SFT prompt is what the sampler feeds for the same text: BOS only where the vocabulary adds it.
+      const prompt = TEXTS[1];
+      const [example] = encodeExamples([{ prompt, completion: " 2" }], tok);
+      assert.equal(example.prompt[0] === bpe.bosId, bpe.addBos);
+      const sampler = await LocalModel.open(path, { threads: 1, parallel: 1, contextSize: 128 });
+      try {
+        assert.deepEqual(example.prompt, sampler.promptTokens(prompt));
+      } finally {
+        await sampler.close();
+      }
     } finally {
       await tok.dispose();
     }
