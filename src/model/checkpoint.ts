@@ -90,6 +90,8 @@ function validateConfig(config: LlamaConfig): void {
   if (f !== undefined && (f.length !== headDim(config) / 2 || !f.every((x) => x > 0 && Number.isFinite(x)))) {
     bad(`ropeFactors must be ${headDim(config) / 2} positive numbers (headDim / 2), got ${f.length}`);
   }
+  // llama.cpp's qwen2 graph has no frequency factors (a qwen2 file with rope_freqs.weight does not load).
+  if (f !== undefined && config.arch === "qwen2") bad("ropeFactors (rope_freqs.weight) exist for llama models only");
 }
 
 /**
@@ -304,7 +306,7 @@ export function configFromGguf(file: GgufFile): LlamaConfig {
   for (let l = 0; l < nLayers; l++) for (const w of ["q", "k", "v"]) biases.push(has(`blk.${l}.attn_${w}.bias`));
   if (biases.some((b) => b !== biases[0])) throw unsupported(path, "some layers have attn_q/k/v biases and others do not");
   if (biases[0]) config.qkvBias = true;
-  const freqs = file.tensors.find((t) => t.name === "rope_freqs.weight");
+  const freqs = arch === "llama" ? file.tensors.find((t) => t.name === "rope_freqs.weight") : undefined;
   if (freqs) {
     if (freqs.shape.length !== 1 || freqs.shape[0] !== hd / 2) {
       throw unsupported(path, `tensor rope_freqs.weight has shape [${freqs.shape.join(", ")}], expected [${hd / 2}] (head size / 2)`);
@@ -343,7 +345,7 @@ export function loadModelGguf(path: string): LoadedModel {
       });
     }
   }
-  const known = new Set([...expected.map((e) => e.name), "rope_freqs.weight"]);
+  const known = new Set([...expected.map((e) => e.name), ...(config.ropeFactors ? ["rope_freqs.weight"] : [])]);
   const extra = file.tensors.map((t) => t.name).filter((n) => !known.has(n));
   if (extra.length > 0) {
     const list = extra.slice(0, 3).join(", ") + (extra.length > 3 ? `, ... (${extra.length} in all)` : "");

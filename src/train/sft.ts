@@ -28,7 +28,7 @@ export interface SftOptions {
   data: string;
   /** Run folder: checkpoints, final model.gguf, metrics.jsonl, config.json. */
   out: string;
-  /** Start from this llama GGUF (fine-tuning). Exclusive with `size`. */
+  /** Start from this llama or qwen2 GGUF (fine-tuning). Exclusive with `size`. */
   base?: string;
   /** Train a new model of this size (char vocabulary built from the data). Defaults to "tiny" when no base. */
   size?: SizePreset;

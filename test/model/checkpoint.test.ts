@@ -197,6 +197,8 @@ test("llama.cpp loads our random models (MHA and GQA, tied and untied) and gener
   }
 });
 
+const ropeFreqs = (n: number): GgufTensorToWrite => ({ name: "rope_freqs.weight", shape: [n], data: new Float32Array(n).fill(1) });
+
 /** Copies a GGUF model with edited metadata and tensors. */
 async function rewrite(from: string, to: string, edit: { meta?: (m: GgufMetadata) => void; tensors?: (t: GgufTensorToWrite[]) => GgufTensorToWrite[] }): Promise<void> {
   const f = readGguf(from);
@@ -217,18 +219,21 @@ test("a qwen2 model round-trips; settings the engine does not compute fail with 
     assert.equal(m.config.qkvBias, true);
     assert.deepEqual(m.weights.get("blk.1.attn_k.bias"), weights.get("blk.1.attn_k.bias"));
     assert.equal(readGguf(path).metadata.get("qwen2.attention.head_count_kv")?.value, 2);
-    const cases: Array<[string, Parameters<typeof rewrite>[2], RegExp]> = [
-      ["YaRN scaling", { meta: (x) => x.set("qwen2.rope.scaling.type", gv.str("yarn")) }, /qwen2\.rope\.scaling\.type is "yarn"/],
-      ["a separate head size", { meta: (x) => x.set("qwen2.attention.key_length", gv.u32(8)) }, /qwen2\.attention\.key_length is 8 but d_model \/ heads is 16/],
-      ["experts", { meta: (x) => x.set("qwen2.expert_count", gv.u32(4)) }, /qwen2\.expert_count is 4/],
-      ["a missing key", { meta: (x) => x.delete("qwen2.attention.layer_norm_rms_epsilon") }, /metadata qwen2\.attention\.layer_norm_rms_epsilon is missing/],
-      ["an output bias", { tensors: (t) => [...t, { name: "output.bias", shape: [config.vocabSize], data: new Float32Array(config.vocabSize) }] }, /tensor output\.bias is not part of the qwen2 decoder/],
-      ["biases on some layers only", { tensors: (t) => t.filter((x) => x.name !== "blk.1.attn_k.bias") }, /some layers have attn_q\/k\/v biases/],
-      ["wrong RoPE factor count", { tensors: (t) => [...t, { name: "rope_freqs.weight", shape: [3], data: new Float32Array(3).fill(1) }] }, /rope_freqs\.weight has shape \[3\], expected \[8\]/],
+    const llama3 = join(dir, "llama3.gguf");
+    await saveArchModel(llama3, "llama3");
+    const cases: Array<[string, string, Parameters<typeof rewrite>[2], RegExp]> = [
+      ["YaRN scaling", path, { meta: (x) => x.set("qwen2.rope.scaling.type", gv.str("yarn")) }, /qwen2\.rope\.scaling\.type is "yarn"/],
+      ["a separate head size", path, { meta: (x) => x.set("qwen2.attention.key_length", gv.u32(8)) }, /qwen2\.attention\.key_length is 8 but d_model \/ heads is 16/],
+      ["experts", path, { meta: (x) => x.set("qwen2.expert_count", gv.u32(4)) }, /qwen2\.expert_count is 4/],
+      ["a missing key", path, { meta: (x) => x.delete("qwen2.attention.layer_norm_rms_epsilon") }, /metadata qwen2\.attention\.layer_norm_rms_epsilon is missing/],
+      ["an output bias", path, { tensors: (t) => [...t, { name: "output.bias", shape: [config.vocabSize], data: new Float32Array(config.vocabSize) }] }, /tensor output\.bias is not part of the qwen2 decoder/],
+      ["biases on some layers only", path, { tensors: (t) => t.filter((x) => x.name !== "blk.1.attn_k.bias") }, /some layers have attn_q\/k\/v biases/],
+      ["RoPE factors on qwen2", path, { tensors: (t) => [...t, ropeFreqs(8)] }, /tensor rope_freqs\.weight is not part of the qwen2 decoder/],
+      ["wrong RoPE factor count", llama3, { tensors: (t) => [...t.filter((x) => x.name !== "rope_freqs.weight"), ropeFreqs(3)] }, /rope_freqs\.weight has shape \[3\], expected \[8\]/],
     ];
-    for (const [label, edit, re] of cases) {
+    for (const [label, from, edit, re] of cases) {
       const p = join(dir, `${label.replaceAll(" ", "-")}.gguf`);
-      await rewrite(path, p, edit);
+      await rewrite(from, p, edit);
       assert.throws(
         () => loadModelGguf(p),
         (e: unknown) => e instanceof MathtuneError && e.code === "E_GGUF" && e.message.startsWith(p) && re.test(e.message),
