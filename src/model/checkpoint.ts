@@ -234,9 +234,10 @@ export interface LoadedModel {
   file: GgufFile;
 }
 
-function unsupported(path: string, what: string, hint?: string): MathtuneError {
+/** E_GGUF for a file the engine cannot train as llama.cpp would run it. */
+function unsupported(path: string, what: string): MathtuneError {
   return new MathtuneError(ErrorCode.gguf, `${path}: ${what}`, {
-    hint: hint ?? "mathtune trains llama and qwen2 decoders as llama.cpp runs them (Llama 2/3.x, TinyLlama, SmolLM, Qwen2/2.5); convert or pick such a model",
+    hint: "mathtune trains llama and qwen2 decoders as llama.cpp runs them (Llama 2/3.x, TinyLlama, SmolLM, Qwen2/2.5); pick or convert such a model",
   });
 }
 
