@@ -22,7 +22,7 @@ export const ErrorCode = {
   input: "E_INPUT",
   /** Bad command-line usage. */
   usage: "E_USAGE",
-  /** A GGUF file that cannot be read or is not a llama model. */
+  /** A GGUF file that cannot be read or is not a model the engine trains (llama, qwen2). */
   gguf: "E_GGUF",
   /** The native engine failed (a ggml abort in a child process, a missing library). */
   native: "E_NATIVE",

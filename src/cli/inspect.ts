@@ -1,6 +1,7 @@
 /** `mathtune inspect MODEL.gguf`: what is inside a GGUF model file. */
 import type { Command } from "commander";
-import { headDim } from "../model/config.js";
+import { MathtuneError } from "../errors.js";
+import { headDim, MODEL_ARCHS } from "../model/config.js";
 import { configFromGguf, parameterCount } from "../model/checkpoint.js";
 import { ggmlTypeName, metaArray, metaString, metaValue, readGguf, type GgufFile } from "../model/gguf.js";
 import { CharTokenizer } from "../model/tokenizer.js";
@@ -12,8 +13,10 @@ export interface ModelSummary {
   ggufVersion: number;
   architecture: string | null;
   name: string | null;
-  /** The llama config, or null when the file is not a llama model. */
+  /** The model config, or null when the file is not a model mathtune can train (see `unsupported`). */
   config: ReturnType<typeof configFromGguf> | null;
+  /** Why a llama/qwen2 file cannot be trained here (e.g. YaRN scaling), or null. */
+  unsupported: string | null;
   headDim: number | null;
   parameters: number;
   tensors: Array<{ name: string; type: string; shape: number[]; elements: number; bytes: number | null }>;
@@ -32,11 +35,20 @@ function optNumber(v: unknown): number | null {
   return typeof v === "number" ? v : null;
 }
 
-/** Summarises a parsed GGUF file. Non-llama files are summarised too (config null). */
+/** Summarises a parsed GGUF file. Other architectures are summarised too (config null). */
 export function summarizeGguf(file: GgufFile): ModelSummary {
   const m = file.metadata;
   const arch = metaString(m, "general.architecture") ?? null;
-  const config = arch === "llama" ? configFromGguf(file) : null;
+  let config: ModelSummary["config"] = null;
+  let unsupported: string | null = null;
+  if (arch !== null && (MODEL_ARCHS as readonly string[]).includes(arch)) {
+    try {
+      config = configFromGguf(file);
+    } catch (err) {
+      if (!(err instanceof MathtuneError)) throw err;
+      unsupported = err.message;
+    }
+  }
   const tokens = metaArray(m, "tokenizer.ggml.tokens");
   const tokModel = metaString(m, "tokenizer.ggml.model") ?? null;
   const charTok = CharTokenizer.fromGgufMetadata(m);
@@ -47,6 +59,7 @@ export function summarizeGguf(file: GgufFile): ModelSummary {
     architecture: arch,
     name: metaString(m, "general.name") ?? null,
     config,
+    unsupported,
     headDim: config ? headDim(config) : null,
     parameters: file.tensors.reduce((a, t) => a + t.elements, 0),
     tensors: file.tensors.map((t) => ({ name: t.name, type: ggmlTypeName(t.type), shape: t.shape, elements: t.elements, bytes: t.bytes ?? null })),
@@ -85,10 +98,14 @@ export function formatSummary(s: ModelSummary): string {
     row("ffn", c.ffnDim);
     row("context", c.contextLength);
     row("vocab", c.vocabSize);
-    row("rms eps / rope base", `${c.rmsEps} / ${c.ropeFreqBase}`);
+    row("rms eps", c.rmsEps);
+    const scaling = [c.ropeFreqScale !== undefined ? `linear scaling x${1 / c.ropeFreqScale}` : "", c.ropeFactors ? "llama3 factors (rope_freqs.weight)" : ""];
+    row("rope", [`${c.arch === "qwen2" ? "neox" : "normal"}, base ${c.ropeFreqBase}`, ...scaling.filter((x) => x)].join(", "));
+    row("q/k/v bias", c.qkvBias ? "yes" : "no");
     row("output", c.tiedOutput ? "tied to token_embd" : "separate output.weight");
-    row("parameters", `${formatCount(s.parameters)} (${s.parameters}; llama layout ${parameterCount(c)})`);
+    row("parameters", `${formatCount(s.parameters)} (${s.parameters}; trainable ${parameterCount(c)})`);
   } else {
+    if (s.unsupported) row("trainable", `no: ${s.unsupported}`);
     row("parameters", `${formatCount(s.parameters)} (${s.parameters})`);
   }
   const t = s.tokenizer;

@@ -67,7 +67,7 @@ export function register(program: Command): void {
     .description("supervised fine-tuning on {prompt, completion} JSONL (loss on completion tokens only)")
     .requiredOption("--data <file>", "training data, JSONL of {prompt, completion}")
     .requiredOption("--out <dir>", "run folder: checkpoints, model.gguf, metrics.jsonl")
-    .option("--base <model>", "fine-tune this llama GGUF (F32/F16/BF16)")
+    .option("--base <model>", "fine-tune this llama or qwen2 GGUF (F32/F16/BF16)")
     .option("--size <preset>", `train a new model: ${Object.keys(SIZE_PRESETS).join(" | ")} (default tiny)`)
     .option("--steps <n>", "optimizer steps (default 200)", int("--steps"))
     .option("--batch <n>", "sequences per micro-batch (default 8)", int("--batch"))

@@ -14,7 +14,7 @@
  * kernels (rms_norm_back, soft_max_ext_back, rope_ext_back, silu_back, get_rows_back).
  */
 import { ErrorCode, MathtuneError } from "../errors.js";
-import { ROPE_TYPE_NORMAL, tensorType, type GgmlApi, type GgmlTypeId, type TensorPtr } from "./ffi.js";
+import { ROPE_TYPE_NEOX, ROPE_TYPE_NORMAL, tensorType, type GgmlApi, type GgmlTypeId, type TensorPtr } from "./ffi.js";
 import { Tensor, sameShape, type Context } from "./tensor.js";
 
 type Backward = (gy: Tensor) => Array<Tensor | null>;
@@ -28,14 +28,23 @@ interface TapeEntry {
 /** How the gradient of a matrix product with respect to its first operand is computed. */
 export type MatmulGradMode = "mul_mat" | "out_prod";
 
-/** RoPE settings (llama: normal mode, no scaling). */
+/** ggml's RoPE modes used by the models here. */
+export const RopeMode = { normal: ROPE_TYPE_NORMAL, neox: ROPE_TYPE_NEOX } as const;
+
+/** RoPE settings, as ggml_rope_ext takes them (no YaRN: extrapolation 0, attention factor 1). */
 export interface RopeParams {
-  /** Rotated dimensions (the head size for llama). */
+  /** Rotated dimensions (the head size for llama and qwen2). */
   nDims: number;
+  /** ggml rope mode: 0 normal (adjacent pairs, llama), 2 NeoX (the two halves of a head, qwen2). */
+  mode: number;
   /** Base frequency. */
   freqBase: number;
-  /** Training context length (only used by scaled variants; kept for completeness). */
+  /** Linear position scaling (1 = none). */
+  freqScale: number;
+  /** Training context length (only used by YaRN, which is off here; passed as llama.cpp does). */
   nCtxOrig: number;
+  /** F32 [nDims/2] divisors of the rotation frequencies (Llama 3 scaling), or null. */
+  factors: Tensor | null;
 }
 
 /** Records differentiable ggml operations into a context. */
@@ -206,12 +215,14 @@ export class Tape {
     return this.record(y, [x], (gy) => [gy]);
   }
 
-  /** Rotary position embedding (llama's "normal" mode) of x [headDim, heads, n, ...] at positions pos I32 [n]. */
+  /** Rotary position embedding of x [headDim, heads, n, ...] at positions pos I32 [n]. */
   rope(x: Tensor, pos: Tensor, p: RopeParams): Tensor {
     const c = this.ctx.ptr;
-    const y = this.wrap(this.api.rope_ext(c, x.ptr, pos.ptr, null, p.nDims, ROPE_TYPE_NORMAL, p.nCtxOrig, p.freqBase, 1, 0, 1, 32, 1));
+    const f = p.factors === null ? null : p.factors.ptr;
+    // ext_factor 0, attn_factor 1, beta_fast 32, beta_slow 1: llama.cpp's values when YaRN is off.
+    const y = this.wrap(this.api.rope_ext(c, x.ptr, pos.ptr, f, p.nDims, p.mode, p.nCtxOrig, p.freqBase, p.freqScale, 0, 1, 32, 1));
     return this.record(y, [x, null], (gy) => [
-      this.wrap(this.api.rope_ext_back(c, this.contiguous(gy).ptr, pos.ptr, null, p.nDims, ROPE_TYPE_NORMAL, p.nCtxOrig, p.freqBase, 1, 0, 1, 32, 1)),
+      this.wrap(this.api.rope_ext_back(c, this.contiguous(gy).ptr, pos.ptr, f, p.nDims, p.mode, p.nCtxOrig, p.freqBase, p.freqScale, 0, 1, 32, 1)),
       null,
     ]);
   }

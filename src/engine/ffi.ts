@@ -37,8 +37,9 @@ export type GgmlTypeId = (typeof GgmlType)[keyof typeof GgmlType];
 /** enum ggml_backend_dev_type. */
 export const DevType = { CPU: 0, GPU: 1, IGPU: 2, ACCEL: 3 } as const;
 
-/** enum ggml_rope_type: llama uses the "normal" (interleaved pairs) variant. */
+/** enum ggml_rope_type: llama rotates adjacent pairs ("normal"), qwen2 the two halves of a head (NeoX). */
 export const ROPE_TYPE_NORMAL = 0;
+export const ROPE_TYPE_NEOX = 2;
 
 /** The typed function table. Names drop the `ggml_` prefix. */
 export interface GgmlApi {

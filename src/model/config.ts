@@ -1,8 +1,22 @@
 /**
- * Hyper-parameters of a llama-family decoder, named as in GGUF's `llama.*` keys, and the size
+ * Hyper-parameters of a llama-family decoder, named as in GGUF's `<arch>.*` keys, and the size
  * presets the project trains from scratch.
  */
+
+/**
+ * The GGUF architectures the engine trains. Both are the same pre-norm decoder (RMSNorm, RoPE,
+ * grouped-query attention, SwiGLU); they differ as llama.cpp builds them:
+ * - `llama` (Llama 1-3, TinyLlama, SmolLM, Mistral-style): RoPE on interleaved pairs
+ *   (ggml's "normal" mode); q/k/v biases optional (none in practice).
+ * - `qwen2` (Qwen2, Qwen2.5, Qwen2.5-Math): RoPE on the two halves of each head (NeoX mode);
+ *   biases on q/k/v.
+ */
+export const MODEL_ARCHS = ["llama", "qwen2"] as const;
+export type ModelArch = (typeof MODEL_ARCHS)[number];
+
 export interface LlamaConfig {
+  /** GGUF architecture (`general.architecture`). Defaults to "llama". */
+  arch?: ModelArch;
   /** Number of tokens in the vocabulary (`llama.vocab_size`). */
   vocabSize: number;
   /** Longest sequence the model is trained for (`llama.context_length`). */
@@ -23,6 +37,19 @@ export interface LlamaConfig {
   ropeFreqBase: number;
   /** Output projection shares the token embedding (no `output.weight` tensor). */
   tiedOutput: boolean;
+  /** Biases on the q/k/v projections (`blk.N.attn_{q,k,v}.bias`, as Qwen2 has). Defaults to false. */
+  qkvBias?: boolean;
+  /**
+   * Linear RoPE scaling: positions are multiplied by this (1 / `<arch>.rope.scaling.factor` with
+   * scaling type `linear`). Defaults to 1.
+   */
+  ropeFreqScale?: number;
+  /**
+   * Per-frequency divisors of RoPE, headDim/2 values (the `rope_freqs.weight` tensor: Llama 3.1+
+   * "llama3" scaling, which llama.cpp's converter bakes into this tensor). Not trained. Defaults
+   * to none (all 1).
+   */
+  ropeFactors?: number[];
 }
 
 /** Sizes for models trained from scratch (vocabulary size is filled in from the tokenizer). */
@@ -41,10 +68,47 @@ export type SizePreset = keyof typeof SIZE_PRESETS;
 
 /** A full config from a preset and a vocabulary size. */
 export function presetConfig(size: SizePreset, vocabSize: number, overrides: Partial<LlamaConfig> = {}): LlamaConfig {
-  return { ...SIZE_PRESETS[size], vocabSize, rmsEps: 1e-5, ropeFreqBase: 10000, tiedOutput: false, ...overrides };
+  return { arch: "llama", ...SIZE_PRESETS[size], vocabSize, rmsEps: 1e-5, ropeFreqBase: 10000, tiedOutput: false, ...overrides };
 }
 
-/** Head dimension (`llama.rope.dimension_count`). */
+/** Head dimension (`<arch>.rope.dimension_count`). */
 export function headDim(c: LlamaConfig): number {
   return c.dModel / c.nHeads;
+}
+
+/**
+ * RoPE frequency factors of Llama 3.1+ ("llama3" rope scaling): the divisor of each of the
+ * headDim/2 rotation frequencies. High frequencies (wavelength under
+ * originalContext / highFreqFactor) are kept, low ones (over originalContext / lowFreqFactor) are
+ * slowed by `factor`, and the band between is interpolated. These are the values llama.cpp's
+ * converter writes as `rope_freqs.weight`, rounded to F32 as the file stores them.
+ */
+export function llama3RopeFactors(o: {
+  headDim: number;
+  freqBase: number;
+  /** Defaults to 8. */
+  factor?: number;
+  /** Defaults to 1. */
+  lowFreqFactor?: number;
+  /** Defaults to 4. */
+  highFreqFactor?: number;
+  /** The pre-training context (`original_max_position_embeddings`). Defaults to 8192. */
+  originalContext?: number;
+}): number[] {
+  const factor = o.factor ?? 8;
+  const low = o.lowFreqFactor ?? 1;
+  const high = o.highFreqFactor ?? 4;
+  const ctx = o.originalContext ?? 8192;
+  const out: number[] = [];
+  for (let i = 0; i < o.headDim; i += 2) {
+    const freq = 1 / o.freqBase ** (i / o.headDim);
+    const wavelength = (2 * Math.PI) / freq;
+    if (wavelength < ctx / high) out.push(1);
+    else if (wavelength > ctx / low) out.push(Math.fround(factor));
+    else {
+      const smooth = (ctx / wavelength - low) / (high - low);
+      out.push(Math.fround(1 / ((1 - smooth) / factor + smooth)));
+    }
+  }
+  return out;
 }

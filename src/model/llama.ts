@@ -3,10 +3,12 @@
  * self-attention with RoPE (grouped-query when nKvHeads < nHeads) → residual, RMSNorm → SwiGLU MLP
  * → residual; final RMSNorm and the output projection (tied to the embedding or not).
  *
- * It computes exactly what llama.cpp's `llama` architecture computes for the same GGUF tensors,
- * which the golden test checks against node-llama-cpp.
+ * It computes exactly what llama.cpp's `llama` and `qwen2` architectures compute for the same GGUF
+ * tensors (q/k/v biases, NeoX RoPE for qwen2; linear RoPE scaling and Llama 3 frequency factors),
+ * which the golden tests check against node-llama-cpp.
  */
-import type { Tape } from "../engine/autograd.js";
+import { ErrorCode, MathtuneError } from "../errors.js";
+import { RopeMode, type RopeParams, type Tape } from "../engine/autograd.js";
 import type { Tensor } from "../engine/tensor.js";
 import { headDim, type LlamaConfig } from "./config.js";
 
@@ -16,6 +18,10 @@ export interface BlockTensors {
   wq: Tensor;
   wk: Tensor;
   wv: Tensor;
+  /** q/k/v biases, when the config has them. */
+  bq?: Tensor;
+  bk?: Tensor;
+  bv?: Tensor;
   wo: Tensor;
   ffnNorm: Tensor;
   gate: Tensor;
@@ -30,18 +36,28 @@ export interface LlamaTensors {
   outputNorm: Tensor;
   /** The output projection; the token embedding when the output is tied. */
   output: Tensor;
+  /** F32 [headDim/2] RoPE frequency divisors (`rope_freqs.weight`, a constant), when the config has them. */
+  ropeFactors?: Tensor;
 }
 
-/** Looks up the role tensors from GGUF tensor names. */
-export function llamaTensors(config: LlamaConfig, byName: (name: string) => Tensor): LlamaTensors {
+/**
+ * Looks up the role tensors from GGUF tensor names. `ropeFactors` is the constant tensor holding
+ * config.ropeFactors (required when the config has them).
+ */
+export function llamaTensors(config: LlamaConfig, byName: (name: string) => Tensor, ropeFactors?: Tensor): LlamaTensors {
+  if (config.ropeFactors !== undefined && ropeFactors === undefined) {
+    throw new MathtuneError(ErrorCode.native, "the config has RoPE frequency factors but no tensor holds them");
+  }
   const blocks: BlockTensors[] = [];
   for (let l = 0; l < config.nLayers; l++) {
     const p = `blk.${l}.`;
+    const bias = config.qkvBias ? { bq: byName(`${p}attn_q.bias`), bk: byName(`${p}attn_k.bias`), bv: byName(`${p}attn_v.bias`) } : {};
     blocks.push({
       attnNorm: byName(`${p}attn_norm.weight`),
       wq: byName(`${p}attn_q.weight`),
       wk: byName(`${p}attn_k.weight`),
       wv: byName(`${p}attn_v.weight`),
+      ...bias,
       wo: byName(`${p}attn_output.weight`),
       ffnNorm: byName(`${p}ffn_norm.weight`),
       gate: byName(`${p}ffn_gate.weight`),
@@ -50,7 +66,26 @@ export function llamaTensors(config: LlamaConfig, byName: (name: string) => Tens
     });
   }
   const tokEmbd = byName("token_embd.weight");
-  return { tokEmbd, blocks, outputNorm: byName("output_norm.weight"), output: config.tiedOutput ? tokEmbd : byName("output.weight") };
+  return {
+    tokEmbd,
+    blocks,
+    outputNorm: byName("output_norm.weight"),
+    output: config.tiedOutput ? tokEmbd : byName("output.weight"),
+    ...(ropeFactors ? { ropeFactors } : {}),
+  };
+}
+
+/** RoPE as llama.cpp applies it for the architecture (mode, base, linear scale, Llama 3 factors). */
+export function ropeParams(config: LlamaConfig, factors: Tensor | undefined): RopeParams {
+  return {
+    nDims: headDim(config),
+    // llama.cpp's llama_model_rope_type: NORM for llama, NEOX for qwen2.
+    mode: config.arch === "qwen2" ? RopeMode.neox : RopeMode.normal,
+    freqBase: config.ropeFreqBase,
+    freqScale: config.ropeFreqScale ?? 1,
+    nCtxOrig: config.contextLength,
+    factors: factors ?? null,
+  };
 }
 
 /**
@@ -81,15 +116,17 @@ export function llamaHidden(tape: Tape, config: LlamaConfig, w: LlamaTensors, in
   const H = config.nHeads;
   const Hkv = config.nKvHeads;
   const hd = headDim(config);
-  const rope = { nDims: hd, freqBase: config.ropeFreqBase, nCtxOrig: config.contextLength };
+  const rope = ropeParams(config, w.ropeFactors);
   const kqScale = 1 / Math.sqrt(hd);
+  // A linear layer with an optional bias (broadcast over tokens).
+  const linear = (wt: Tensor, b: Tensor | undefined, x: Tensor): Tensor => (b ? tape.add(tape.matmul(wt, x), b) : tape.matmul(wt, x));
   let x = tape.getRows(w.tokEmbd, inp.tokens); // [d, T·B]
   for (const blk of w.blocks) {
     const h = tape.mul(tape.rmsNorm(x, config.rmsEps), blk.attnNorm);
     // Heads split as [hd, heads, T·B]; RoPE rotates each head at its token's position.
-    const q = tape.reshape(tape.rope(tape.reshape(tape.matmul(blk.wq, h), [hd, H, T * B]), inp.positions, rope), [hd, H, T, B]);
-    const k = tape.reshape(tape.rope(tape.reshape(tape.matmul(blk.wk, h), [hd, Hkv, T * B]), inp.positions, rope), [hd, Hkv, T, B]);
-    const v = tape.reshape(tape.matmul(blk.wv, h), [hd, Hkv, T, B]);
+    const q = tape.reshape(tape.rope(tape.reshape(linear(blk.wq, blk.bq, h), [hd, H, T * B]), inp.positions, rope), [hd, H, T, B]);
+    const k = tape.reshape(tape.rope(tape.reshape(linear(blk.wk, blk.bk, h), [hd, Hkv, T * B]), inp.positions, rope), [hd, Hkv, T, B]);
+    const v = tape.reshape(linear(blk.wv, blk.bv, h), [hd, Hkv, T, B]);
     // Scores [Tk, Tq, H, B]. The key side can stay a strided view (ggml's matmul reads its first
     // operand with any row stride); the query side must be contiguous for the fast kernel.
     // With GQA, query head j reads key/value head floor(j / (H / Hkv)), as llama.cpp does.

@@ -7,12 +7,17 @@ import type { Llama, LlamaModel, Token } from "node-llama-cpp";
 import { MathtuneError, ErrorCode } from "../errors.js";
 import { GgufType, gv, metaArray, metaString, metaValue, type GgufMetadata } from "./gguf.js";
 
-/** Text ↔ token ids. `encode` never adds BOS/EOS; callers prepend `bosId` where the model wants it. */
+/** Text ↔ token ids. `encode` never adds BOS/EOS; callers prepend `bosId` when `addBos` says so. */
 export interface Tokenizer {
   encode(text: string): number[];
   decode(ids: number[]): string;
   bosId: number;
   eosId: number;
+  /**
+   * Whether a sequence starts with BOS (`tokenizer.ggml.add_bos_token` as llama.cpp reads it:
+   * Llama yes, Qwen2 no). Training data follows it so that it looks like what sampling feeds.
+   */
+  addBos: boolean;
   vocabSize: number;
 }
 
@@ -59,6 +64,7 @@ export interface CharVocabOptions {
 export class CharTokenizer implements Tokenizer {
   readonly bosId = BOS_ID;
   readonly eosId = EOS_ID;
+  readonly addBos = true;
   readonly unkId = UNK_ID;
   /** The characters, in id order from id 259. */
   readonly chars: readonly string[];
@@ -203,11 +209,14 @@ export interface LlamaVocabOptions {
 export class LlamaVocabTokenizer implements Tokenizer {
   readonly bosId: number;
   readonly eosId: number;
+  readonly addBos: boolean;
   readonly vocabSize: number;
 
   private constructor(readonly model: LlamaModel) {
     this.bosId = model.tokens.bos ?? -1;
     this.eosId = model.tokens.eos ?? -1;
+    // What the sampler does too (src/sample/local.ts): BOS when the vocabulary asks for it.
+    this.addBos = model.tokens.shouldPrependBosToken;
     let n = 0;
     for (const _ of model.iterateAllTokens()) n++;
     this.vocabSize = n;

@@ -74,7 +74,7 @@ const GeneratorSchema = z.strictObject({
 });
 
 const ModelSchema = z.strictObject({
-  /** A llama GGUF to fine-tune (or to sample as is); null trains a new model of `size`. */
+  /** A llama or qwen2 GGUF to fine-tune (or to sample as is); null trains a new model of `size`. */
   base: z.string().min(1).nullable().default(null),
   /** Size preset of a new model. */
   size: z.enum(Object.keys(SIZE_PRESETS) as [string, ...string[]]).default("tiny"),

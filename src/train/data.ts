@@ -1,7 +1,8 @@
 /**
  * SFT data for the static training graph: prompt-completion records tokenized, packed into rows of
- * seqLen+1 tokens (several short examples per row, each opening with BOS), and served as
- * fixed-shape batches whose loss mask covers completion tokens (and the closing EOS) only.
+ * seqLen+1 tokens (several short examples per row, each opening with BOS when the model uses one),
+ * and served as fixed-shape batches whose loss mask covers completion tokens (and the closing EOS)
+ * only.
  *
  * The order of rows is a pure function of (seed, epoch), and a stream's position is two integers,
  * so a resumed run sees exactly the batches it would have seen.
@@ -11,7 +12,7 @@ import type { Tokenizer } from "../model/tokenizer.js";
 import { Rng } from "../util/rng.js";
 import type { Batch } from "./session.js";
 
-/** One example as token ids: BOS + prompt (not supervised), completion + EOS (supervised). */
+/** One example as token ids: BOS (when the tokenizer adds one) + prompt (not supervised), completion + EOS (supervised). */
 export interface EncodedExample {
   prompt: number[];
   completion: number[];
@@ -20,7 +21,7 @@ export interface EncodedExample {
 /** Tokenizes records. */
 export function encodeExamples(examples: readonly SftExample[], tok: Tokenizer): EncodedExample[] {
   return examples.map((e) => ({
-    prompt: [tok.bosId, ...tok.encode(e.prompt)],
+    prompt: [...(tok.addBos ? [tok.bosId] : []), ...tok.encode(e.prompt)],
     completion: [...tok.encode(e.completion), tok.eosId],
   }));
 }

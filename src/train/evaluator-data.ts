@@ -190,19 +190,20 @@ export function parseLabelWords(spec: string): EvaluatorLabelWords {
 }
 
 /**
- * Token ids of one evaluator input: BOS, the filled template, then the label texts' shared prefix.
+ * Token ids of one evaluator input: BOS (when the tokenizer adds one), the filled template, then
+ * the label texts' shared prefix.
  * The label position is the last token. Exactly what the scoring path feeds the model before it
  * reads the label distribution.
  */
 export function encodeEvaluatorInput(
-  tok: { encode(text: string): number[]; bosId: number },
+  tok: { encode(text: string): number[]; bosId: number; addBos: boolean },
   labels: LabelTokens,
   problem: string,
   solution: string,
   template?: string,
 ): number[] {
   const ids = tok.encode(evaluatorPrompt(problem, solution, template === undefined ? {} : { template }));
-  return [...(tok.bosId >= 0 ? [tok.bosId] : []), ...ids, ...labels.prefix];
+  return [...(tok.addBos ? [tok.bosId] : []), ...ids, ...labels.prefix];
 }
 
 /** One trainer item: a pair (both sides) or a single labelled candidate (one side), as token ids. */

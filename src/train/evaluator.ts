@@ -292,7 +292,7 @@ async function openModel(path: string, weights?: Weights): Promise<ModelStart> {
   const w = weights ?? m.weights;
   if (m.tokenizer) return { config: m.config, weights: w, tokenizer: m.tokenizer, tokenizerOut: m.tokenizer, dispose: async () => {} };
   const tok = await LlamaVocabTokenizer.open(path);
-  return { config: m.config, weights: w, tokenizer: tok, tokenizerOut: m.tokenizerMetadata, dispose: () => tok.dispose() };
+  return { config: m.config, weights: w, tokenizer: tok, tokenizerOut: m.keptMetadata, dispose: () => tok.dispose() };
 }
 
 /** Settings a resumed run must share with the original (they shape the data or the model). */
@@ -409,7 +409,7 @@ export async function runEvaluatorTraining(options: EvaluatorTrainOptions): Prom
       }
     } else if (o.loss === "seq-contrastive") {
       for (const r of data.pairwise) {
-        const prompt = [...(tokenizer.bosId >= 0 ? [tokenizer.bosId] : []), ...tokenizer.encode(generatorPrompt(problemOf(r.problem_id).problem))];
+        const prompt = [...(tokenizer.addBos ? [tokenizer.bosId] : []), ...tokenizer.encode(generatorPrompt(problemOf(r.problem_id).problem))];
         const positive = [...tokenizer.encode(r.chosen), tokenizer.eosId];
         const negative = [...tokenizer.encode(r.rejected), tokenizer.eosId];
         if (prompt.length + Math.max(positive.length, negative.length) > seqLen) tooLong++;

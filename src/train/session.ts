@@ -154,6 +154,9 @@ export class TrainSession {
       weight: this.paramCtx.newTensor(GgmlType.F32, [1, N], "target_weight"),
     };
     const one = this.paramCtx.newTensor(GgmlType.F32, [1], "one");
+    // Llama 3 RoPE factors: a constant input of the graphs, neither trained nor saved as a parameter.
+    const factors = o.config.ropeFactors;
+    const ropeFactors = factors ? this.paramCtx.newTensor(GgmlType.F32, [factors.length], "rope_freqs.weight") : undefined;
     this.coef = this.paramCtx.newTensor(GgmlType.F32, [1], "grad_coef");
     o.loss?.createInputs(this.paramCtx, { seqLen: T, batch: this.batch, vocabSize: o.config.vocabSize });
     this.paramCtx.allocate(o.backend);
@@ -162,6 +165,7 @@ export class TrainSession {
     this.defaultPositions = plain.positions;
     this.defaultMask = plain.mask;
     setF32(one, Float32Array.of(1));
+    if (ropeFactors && factors) setF32(ropeFactors, Float32Array.from(factors));
     this.setWeights(o.weights);
 
     const byName = (list: Tensor[]) => (name: string): Tensor => {
@@ -169,7 +173,7 @@ export class TrainSession {
       if (i < 0) throw new MathtuneError(ErrorCode.native, `no tensor ${name}`);
       return list[i];
     };
-    const roles = llamaTensors(o.config, byName(this.params));
+    const roles = llamaTensors(o.config, byName(this.params), ropeFactors);
 
     // Micro-step graph: forward + backward + accumulate.
     const size = 16384;

@@ -28,7 +28,7 @@ export interface SftOptions {
   data: string;
   /** Run folder: checkpoints, final model.gguf, metrics.jsonl, config.json. */
   out: string;
-  /** Start from this llama GGUF (fine-tuning). Exclusive with `size`. */
+  /** Start from this llama or qwen2 GGUF (fine-tuning). Exclusive with `size`. */
   base?: string;
   /** Train a new model of this size (char vocabulary built from the data). Defaults to "tiny" when no base. */
   size?: SizePreset;
@@ -172,7 +172,7 @@ async function startModel(o: ResolvedSftOptions, examples: SftExample[]): Promis
     const m = loadModelGguf(o.base);
     if (m.tokenizer) return { config: m.config, weights: m.weights, tokenizer: m.tokenizer, tokenizerOut: m.tokenizer, dispose: async () => {} };
     const tok = await LlamaVocabTokenizer.open(o.base);
-    return { config: m.config, weights: m.weights, tokenizer: tok, tokenizerOut: m.tokenizerMetadata, dispose: () => tok.dispose() };
+    return { config: m.config, weights: m.weights, tokenizer: tok, tokenizerOut: m.keptMetadata, dispose: () => tok.dispose() };
   }
   // Our own model: characters of the training data, with byte fallback for anything else.
   const tok = CharTokenizer.fromCorpus(examples.flatMap((e) => [e.prompt, e.completion]));
@@ -185,7 +185,7 @@ async function resumeModel(dir: string): Promise<{ start: ModelStart; ck: Return
   const m = ck.model;
   if (m.tokenizer) return { ck, start: { config: m.config, weights: m.weights, tokenizer: m.tokenizer, tokenizerOut: m.tokenizer, dispose: async () => {} } };
   const tok = await LlamaVocabTokenizer.open(join(dir, "model.gguf"));
-  return { ck, start: { config: m.config, weights: m.weights, tokenizer: tok, tokenizerOut: m.tokenizerMetadata, dispose: () => tok.dispose() } };
+  return { ck, start: { config: m.config, weights: m.weights, tokenizer: tok, tokenizerOut: m.keptMetadata, dispose: () => tok.dispose() } };
 }
 
 /** Settings that must not change when resuming (they shape the data stream or the model). */

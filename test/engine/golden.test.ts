@@ -7,14 +7,13 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Token } from "node-llama-cpp";
 import { Backend } from "../../src/engine/backend.js";
 import { TrainSession } from "../../src/train/session.js";
 import { encodeExamples, BatchStream } from "../../src/train/data.js";
 import { initWeights, saveModelGguf, type Weights } from "../../src/model/checkpoint.js";
 import { presetConfig, type LlamaConfig } from "../../src/model/config.js";
 import { CharTokenizer } from "../../src/model/tokenizer.js";
-import { getLlamaCpu } from "../../src/sample/llama.js";
+import { llamaCppLogProbs, maxAbsDiff, tsLogProbs } from "./logprobs.js";
 
 const dir = mkdtempSync(join(tmpdir(), "mathtune-golden-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -22,62 +21,11 @@ const backend = Backend.create({ threads: 1 });
 const tok = CharTokenizer.ascii();
 const TEXT = "What is 12+35? Think step by step.\nAnswer: 47";
 
-function tsLogProbs(cfg: LlamaConfig, w: Weights, ids: number[]): Float64Array[] {
-  const s = new TrainSession({ config: cfg, weights: w, batch: 1, seqLen: ids.length, backend });
-  try {
-    const lg = s.logits(Int32Array.from(ids));
-    const V = cfg.vocabSize;
-    return ids.map((_, t) => {
-      let m = -Infinity;
-      for (let v = 0; v < V; v++) m = Math.max(m, lg[t * V + v]);
-      let z = 0;
-      for (let v = 0; v < V; v++) z += Math.exp(lg[t * V + v] - m);
-      const row = new Float64Array(V);
-      for (let v = 0; v < V; v++) row[v] = lg[t * V + v] - m - Math.log(z);
-      return row;
-    });
-  } finally {
-    s.dispose();
-  }
-}
-
-async function llamaCppLogProbs(path: string, ids: number[], vocab: number, f32Cache: boolean): Promise<Float64Array[]> {
-  const llama = await getLlamaCpu();
-  const model = await llama.loadModel({ modelPath: path });
-  try {
-    const ctx = await model.createContext({
-      contextSize: 128,
-      sequences: 1,
-      threads: 1,
-      ...(f32Cache ? { flashAttention: false, experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32" } : {}),
-    });
-    const seq = ctx.getSequence();
-    // topK 0 / topP 1 / minP 0: the full distribution, not the one left after truncation.
-    const out = await seq.controlledEvaluate(
-      ids.map((t) => [t as Token, { generateNext: { probabilities: true, options: { temperature: 1, topK: 0, topP: 1, minP: 0 } } }]),
-    );
-    await ctx.dispose();
-    return out.map((r, t) => {
-      const p = r?.next.probabilities;
-      assert.ok(p, `no probabilities at position ${t}`);
-      const row = new Float64Array(vocab);
-      for (let v = 0; v < vocab; v++) row[v] = Math.log(p.get(v as Token) ?? 0);
-      return row;
-    });
-  } finally {
-    await model.dispose();
-  }
-}
-
 async function compare(label: string, cfg: LlamaConfig, w: Weights, f32Cache = true): Promise<number> {
   const path = join(dir, `${label}.gguf`);
   await saveModelGguf(path, { config: cfg, tokenizer: tok, weights: w });
   const ids = [tok.bosId, ...tok.encode(TEXT)];
-  const a = tsLogProbs(cfg, w, ids);
-  const b = await llamaCppLogProbs(path, ids, cfg.vocabSize, f32Cache);
-  let worst = 0;
-  for (let t = 0; t < ids.length; t++) for (let v = 0; v < cfg.vocabSize; v++) worst = Math.max(worst, Math.abs(a[t][v] - b[t][v]));
-  return worst;
+  return maxAbsDiff(tsLogProbs(cfg, w, ids, backend), await llamaCppLogProbs(path, ids, cfg.vocabSize, f32Cache));
 }
 
 // Grouped-query attention (4 query heads sharing 2 kv heads) and an untied output.

@@ -1,5 +1,6 @@
 // Analytic gradients of the tape autograd through the whole llama graph and the masked loss,
-// against central finite differences, on tiny models (MHA and grouped-query, tied and untied).
+// against central finite differences, on tiny models (MHA and grouped-query, tied and untied,
+// qwen2 with q/k/v biases and NeoX RoPE, Llama 3 RoPE factors with linear scaling).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Backend } from "../../src/engine/backend.js";
@@ -35,7 +36,9 @@ function randomBatch(cfg: LlamaConfig, T: number, B: number, rng: Rng): Batch {
 function scaled(w: Weights, rng: Rng): Weights {
   // Larger weights than the training init make every block matter for the loss.
   const out: Weights = new Map();
-  for (const [k, v] of w) out.set(k, k.endsWith("norm.weight") ? v.map(() => 0.5 + rng.next()) : v.map((x) => x * 20));
+  for (const [k, v] of w) {
+    out.set(k, k.endsWith("norm.weight") ? v.map(() => 0.5 + rng.next()) : k.endsWith(".bias") ? v.map(() => rng.normal() * 0.5) : v.map((x) => x * 20));
+  }
   return out;
 }
 
@@ -43,7 +46,9 @@ for (const [label, over, mode] of [
   ["MHA, untied output, OUT_PROD weight gradients", {}, "out_prod"],
   ["MHA, untied output, MUL_MAT weight gradients", {}, "mul_mat"],
   ["GQA (4 query heads, 2 kv heads), tied output", { nKvHeads: 2, tiedOutput: true }, "out_prod"],
-] as const) {
+  ["qwen2: q/k/v biases, NeoX RoPE, GQA", { arch: "qwen2", qkvBias: true, nKvHeads: 2 }, "out_prod"],
+  ["llama: Llama 3 RoPE factors and linear scaling, tied output", { nHeads: 2, nKvHeads: 2, ropeFactors: [1, 2.5, 8, 8], ropeFreqScale: 0.5, ropeFreqBase: 30, tiedOutput: true }, "out_prod"],
+] as const satisfies ReadonlyArray<readonly [string, Partial<LlamaConfig>, string]>) {
   test(`gradients match finite differences: ${label}`, () => {
     const cfg = tinyConfig(over);
     const rng = new Rng(7);

@@ -4,12 +4,13 @@ import { join } from "node:path";
 import { readdirSync } from "node:fs";
 import { presetConfig } from "../../src/model/config.js";
 import { initWeights, loadModelGguf, parameterCount, saveModelGguf, tensorShapes } from "../../src/model/checkpoint.js";
-import { GgmlType, gv, readGguf, writeGguf, type GgufTensorToWrite } from "../../src/model/gguf.js";
+import { GgmlType, gv, readGguf, readTensorF32, writeGguf, type GgufMetadata, type GgufTensorToWrite } from "../../src/model/gguf.js";
 import { CharTokenizer } from "../../src/model/tokenizer.js";
 import { MathtuneError } from "../../src/errors.js";
 import { getLlamaCpu } from "../../src/sample/llama.js";
 import type { Token } from "node-llama-cpp";
 import { saveTinyModel, tempDir, testTokenizer } from "./fixtures.js";
+import { saveArchModel } from "./arch-fixtures.js";
 
 const isGgufError = (re: RegExp) => (e: unknown) => e instanceof MathtuneError && e.code === "E_GGUF" && re.test(e.message);
 
@@ -58,7 +59,6 @@ test("save → load round-trips config, tokenizer and weights (F32 exact, F16 cl
     assert.deepEqual(m.tokenizer?.chars, tok.chars);
     assert.deepEqual([...m.weights.keys()], [...weights.keys()]);
     for (const [k, v] of weights) assert.deepEqual(m.weights.get(k), v, k);
-    assert.deepEqual(m.ignoredTensors, []);
 
     const p16 = join(dir, "m16.gguf");
     await saveModelGguf(p16, { config, tokenizer: tok, weights, f16: true });
@@ -78,7 +78,7 @@ test("save → load round-trips config, tokenizer and weights (F32 exact, F16 cl
   }
 });
 
-test("an external-style llama GGUF (BF16/F16 weights, subword vocab, extra tensors) loads as F32 and saves back", async () => {
+test("an external-style llama GGUF (BF16/F16 weights, subword vocab, rope_freqs) loads as F32 and saves back with its keys", async () => {
   const { dir, cleanup } = tempDir();
   try {
     const config = presetConfig("tiny", 6, { tiedOutput: true });
@@ -91,6 +91,8 @@ test("an external-style llama GGUF (BF16/F16 weights, subword vocab, extra tenso
       ["llama.feed_forward_length", gv.u32(192)],
       ["llama.attention.head_count", gv.u32(4)],
       ["llama.attention.layer_norm_rms_epsilon", gv.f32(1e-5)],
+      ["general.license", gv.str("apache-2.0")],
+      ["mathtune.evaluator.template", gv.str("not carried over")],
       ["tokenizer.ggml.model", gv.str("llama")],
       ["tokenizer.ggml.tokens", gv.arr(8, ["<unk>", "<s>", "</s>", "▁the", "▁a", "ing"])],
       ["tokenizer.ggml.scores", gv.arr(6, [0, 0, 0, -1, -2, -3])],
@@ -102,7 +104,8 @@ test("an external-style llama GGUF (BF16/F16 weights, subword vocab, extra tenso
       data: weights.get(name)!,
       type: name.includes("attn") && shape.length > 1 ? GgmlType.BF16 : shape.length > 1 ? GgmlType.F16 : GgmlType.F32,
     }));
-    tensors.push({ name: "rope_freqs.weight", shape: [8], data: new Float32Array(8).fill(1), type: GgmlType.F32 });
+    const factors = [1, 1, 1, 1.5, 2, 4, 8, 8];
+    tensors.push({ name: "rope_freqs.weight", shape: [8], data: Float32Array.from(factors), type: GgmlType.F32 });
     const path = join(dir, "ext.gguf");
     await writeGguf(path, meta as never, tensors);
     const m = loadModelGguf(path);
@@ -110,15 +113,19 @@ test("an external-style llama GGUF (BF16/F16 weights, subword vocab, extra tenso
     assert.equal(m.config.nKvHeads, 4, "head_count_kv defaults to head_count");
     assert.equal(m.config.tiedOutput, true);
     assert.equal(m.tokenizer, undefined, "a subword vocabulary is not a CharTokenizer");
-    assert.deepEqual(m.ignoredTensors, ["rope_freqs.weight"]);
+    assert.deepEqual(m.config.ropeFactors, factors, "Llama 3 RoPE factors read from rope_freqs.weight");
+    assert.equal(m.config.qkvBias, undefined);
+    assert.deepEqual([...m.keptMetadata.keys()].sort(), ["general.license", "tokenizer.ggml.model", "tokenizer.ggml.scores", "tokenizer.ggml.token_type", "tokenizer.ggml.tokens"]);
     const q = m.weights.get("blk.0.attn_q.weight")!;
     const q0 = weights.get("blk.0.attn_q.weight")!;
     assert.ok(q.every((v, i) => Math.abs(v - q0[i]) <= Math.abs(q0[i]) / 128 + 1e-30), "BF16 → F32");
     // Fine-tuned external models are saved with their own tokenizer metadata.
     const out = join(dir, "tuned.gguf");
-    await saveModelGguf(out, { config: m.config, tokenizer: m.tokenizerMetadata, weights: m.weights });
+    await saveModelGguf(out, { config: m.config, tokenizer: m.keptMetadata, weights: m.weights });
     const back = loadModelGguf(out);
-    assert.deepEqual(back.tokenizerMetadata, m.tokenizerMetadata);
+    assert.deepEqual(back.keptMetadata, m.keptMetadata);
+    assert.deepEqual(back.config, m.config);
+    assert.deepEqual(readTensorF32(readGguf(out), "rope_freqs.weight"), Float32Array.from(factors));
     assert.deepEqual(back.weights.get("blk.1.ffn_up.weight"), m.weights.get("blk.1.ffn_up.weight"));
   } finally {
     cleanup();
@@ -130,7 +137,7 @@ test("non-llama architecture, missing tensors and unreadable files fail with E_G
   try {
     const p = join(dir, "gpt2.gguf");
     await writeGguf(p, new Map([["general.architecture", gv.str("gpt2")]]), []);
-    assert.throws(() => loadModelGguf(p), isGgufError(/architecture is "gpt2", only "llama"/));
+    assert.throws(() => loadModelGguf(p), isGgufError(/general.architecture is "gpt2"; supported: "llama", "qwen2"/));
     const q = join(dir, "noarch.gguf");
     await writeGguf(q, new Map(), []);
     assert.throws(() => loadModelGguf(q), isGgufError(/architecture is missing/));
@@ -184,6 +191,54 @@ test("llama.cpp loads our random models (MHA and GQA, tied and untied) and gener
       } finally {
         await model.dispose();
       }
+    }
+  } finally {
+    cleanup();
+  }
+});
+
+const ropeFreqs = (n: number): GgufTensorToWrite => ({ name: "rope_freqs.weight", shape: [n], data: new Float32Array(n).fill(1) });
+
+/** Copies a GGUF model with edited metadata and tensors. */
+async function rewrite(from: string, to: string, edit: { meta?: (m: GgufMetadata) => void; tensors?: (t: GgufTensorToWrite[]) => GgufTensorToWrite[] }): Promise<void> {
+  const f = readGguf(from);
+  const meta = new Map(f.metadata);
+  edit.meta?.(meta);
+  let tensors: GgufTensorToWrite[] = f.tensors.map((t) => ({ name: t.name, shape: t.shape, data: readTensorF32(f, t.name) }));
+  if (edit.tensors) tensors = edit.tensors(tensors);
+  await writeGguf(to, meta, tensors);
+}
+
+test("a qwen2 model round-trips; settings the engine does not compute fail with E_GGUF naming the file and the field", async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const path = join(dir, "qwen2.gguf");
+    const { config, weights } = await saveArchModel(path, "qwen2");
+    const m = loadModelGguf(path);
+    assert.deepEqual(m.config, config);
+    assert.equal(m.config.qkvBias, true);
+    assert.deepEqual(m.weights.get("blk.1.attn_k.bias"), weights.get("blk.1.attn_k.bias"));
+    assert.equal(readGguf(path).metadata.get("qwen2.attention.head_count_kv")?.value, 2);
+    const llama3 = join(dir, "llama3.gguf");
+    await saveArchModel(llama3, "llama3");
+    const cases: Array<[string, string, Parameters<typeof rewrite>[2], RegExp]> = [
+      ["YaRN scaling", path, { meta: (x) => x.set("qwen2.rope.scaling.type", gv.str("yarn")) }, /qwen2\.rope\.scaling\.type is "yarn"/],
+      ["a separate head size", path, { meta: (x) => x.set("qwen2.attention.key_length", gv.u32(8)) }, /qwen2\.attention\.key_length is 8 but d_model \/ heads is 16/],
+      ["experts", path, { meta: (x) => x.set("qwen2.expert_count", gv.u32(4)) }, /qwen2\.expert_count is 4/],
+      ["a missing key", path, { meta: (x) => x.delete("qwen2.attention.layer_norm_rms_epsilon") }, /metadata qwen2\.attention\.layer_norm_rms_epsilon is missing/],
+      ["an output bias", path, { tensors: (t) => [...t, { name: "output.bias", shape: [config.vocabSize], data: new Float32Array(config.vocabSize) }] }, /tensor output\.bias is not part of the qwen2 decoder/],
+      ["biases on some layers only", path, { tensors: (t) => t.filter((x) => x.name !== "blk.1.attn_k.bias") }, /some layers have attn_q\/k\/v biases/],
+      ["RoPE factors on qwen2", path, { tensors: (t) => [...t, ropeFreqs(8)] }, /tensor rope_freqs\.weight is not part of the qwen2 decoder/],
+      ["wrong RoPE factor count", llama3, { tensors: (t) => [...t.filter((x) => x.name !== "rope_freqs.weight"), ropeFreqs(3)] }, /rope_freqs\.weight has shape \[3\], expected \[8\]/],
+    ];
+    for (const [label, from, edit, re] of cases) {
+      const p = join(dir, `${label.replaceAll(" ", "-")}.gguf`);
+      await rewrite(from, p, edit);
+      assert.throws(
+        () => loadModelGguf(p),
+        (e: unknown) => e instanceof MathtuneError && e.code === "E_GGUF" && e.message.startsWith(p) && re.test(e.message),
+        label,
+      );
     }
   } finally {
     cleanup();
