@@ -2,9 +2,9 @@
  * Final-answer extraction from a model's solution text.
  *
  * Priority (the first rule that finds something wins):
- *  1. the last `\boxed{...}` / `\fbox{...}` (nested braces honoured); boxes that directly precede it and
- *     are separated from it only by a short list separator ("," ";" "and" "or" "\quad" ...) are
- *     joined into one list answer, never concatenated into one string;
+ *  1. the last `\boxed{...}` / `\fbox{...}` (nested braces honoured): the last box is the answer,
+ *     whatever boxes come before it (a list is a list inside one box; see {@link boxedList} for the
+ *     one exception, a gold answer that is itself a list);
  *  2. Minerva's `Final Answer: The final answer is X. I hope it is correct.`;
  *  3. PRM800K's `# Answer` section (the text after the last such heading);
  *  4. GSM8K's `#### X`, or a final line `A: X` (GSM8K's published model solutions);
@@ -95,16 +95,48 @@ function isListGap(gap: string): boolean {
   return /(^|[\s,;&])(,|;|&|and|or|\\\\)($|[\s,;&])|^[,;&]|[,;&]$/.test(g) || /^[,;&\s]+$/.test(g);
 }
 
-/** The boxed answer of `s` (joined list when several boxes form a list), or null. */
+/** The content of the last box of `s`, or null when it has none. */
 export function lastBoxed(s: string): string | null {
   const boxes = findBoxes(s);
-  if (boxes.length === 0) return null;
+  return boxes.length === 0 ? null : boxes[boxes.length - 1].content.trim();
+}
+
+/**
+ * The last box of `s` and the boxes directly before it that are separated from it (and from each
+ * other) only by a short list separator ("," ";" "and" "or" "\quad" ...), joined into one list
+ * answer (`\boxed{1} and \boxed{2}` gives `1, 2`; boxes are never concatenated into one string).
+ * Null unless there are at least two such boxes. The grader reads this list only against a gold
+ * answer that is itself a list (Math-Verify's convention); otherwise the last box is the answer.
+ * Applies the same preparation as {@link extractAnswer} (length cap, bold markers).
+ */
+export function boxedList(text: string): { last: string; list: string } | null {
+  const raw = text.length > MAX_TEXT_CHARS ? text.slice(text.length - MAX_TEXT_CHARS) : text;
+  const s = stripBold(raw);
+  const boxes = findBoxes(s);
+  if (boxes.length < 2) return null;
   const picked: Box[] = [boxes[boxes.length - 1]];
   for (let i = boxes.length - 2; i >= 0 && picked.length < 50; i--) {
     if (!isListGap(s.slice(boxes[i].end, picked[0].start))) break;
     picked.unshift(boxes[i]);
   }
-  return picked.map((b) => b.content.trim()).join(", ");
+  if (picked.length < 2) return null;
+  return { last: stripDelimiters(picked[picked.length - 1].content.trim()), list: picked.map((b) => b.content.trim()).join(", ") };
+}
+
+/**
+ * The last line of a solution read as a text answer (`odd $n$`, `$f(x)=ax$ for some $a>0$`), with
+ * bold markers, a leading answer phrase ("The answer is", "Answer:", "Therefore,") and delimiters
+ * removed; null when it is empty. The grader reads it only against a gold answer that is text with
+ * inline math, which extraction would otherwise cut down to its last math span.
+ */
+export function lastLineAnswer(text: string): string | null {
+  let line = stripBold(text.slice(-4000)).trimEnd();
+  line = line.slice(line.lastIndexOf("\n") + 1).trim();
+  for (let k = 0; k < 3; k++) {
+    line = line.replace(/^(?:(?:the\s+)?(?:final\s+)?answer\s*(?:is\s*:?|:)|therefore,?|thus,?|hence,?|so,?)\s*/i, "");
+  }
+  line = stripDelimiters(line.replace(/^["']|["']$/g, "").trim());
+  return line === "" ? null : line;
 }
 
 /** Strips one layer of math delimiters and trailing punctuation around an answer. */
@@ -289,7 +321,8 @@ function concludingSentence(s: string): string | null {
     last = m[1];
     if (re.lastIndex === m.index) re.lastIndex++;
   }
-  return last;
+  // "Therefore, odd $n$": the comma after the connective is not part of the answer.
+  return last === null ? null : last.replace(/^[\s,:;]+/, "");
 }
 
 /**

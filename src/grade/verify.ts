@@ -4,8 +4,8 @@
  * and a deadline (reason "timeout" when either runs out).
  */
 import { Budget, BudgetExceeded, DEFAULT_DEADLINE_MS, DEFAULT_MAX_STEPS, MAX_ANSWER_CHARS, Unparsable } from "./budget.js";
-import { Comparer } from "./compare.js";
-import { extractAnswer, lastBoxed, stripDelimiters } from "./extract.js";
+import { Comparer, isSetAnswer } from "./compare.js";
+import { boxedList, extractAnswer, lastBoxed, lastLineAnswer, stripDelimiters } from "./extract.js";
 import { cleanAnswer, numberWord } from "./normalize.js";
 import { nodeKey, parseAnswer, type Node } from "./parse.js";
 
@@ -34,8 +34,10 @@ export interface VerifyOptions {
   fallbackLastNumber?: boolean;
   /**
    * Accept a decimal of 15 or more significant digits (a program's floating-point print-out,
-   * `0.0833333333333333` for 1/12) when it agrees with an exact value to double precision.
-   * Defaults to true. Shorter (rounded) decimals are never equal to a value they do not equal.
+   * `0.0833333333333333` for 1/12) when it agrees with a value to double precision, and a decimal
+   * of 6 or more significant digits that is an exact rational value rounded or truncated to its
+   * last digit (`0.333333` for 1/3; docs/grader.md, "Exactness and tolerance"). Defaults to true.
+   * Shorter decimals are never equal to a value they do not equal.
    */
   floatPrintouts?: boolean;
 }
@@ -50,7 +52,7 @@ export function budgetFor(options: VerifyOptions): Budget {
   return new Budget(ok(options.maxSteps) ? options.maxSteps : DEFAULT_MAX_STEPS, ok(options.deadlineMs) ? options.deadlineMs : DEFAULT_DEADLINE_MS);
 }
 
-/** Removes answer wrappers: a box, math delimiters, trailing punctuation, stray dollar signs. */
+/** Removes answer wrappers: the last box, math delimiters, trailing punctuation. */
 export function unwrapAnswer(s: string): string {
   let t = s.trim();
   if (/\\(?:boxed|fbox)/.test(t)) {
@@ -68,11 +70,41 @@ function isProse(s: string): boolean {
   return words.length >= 6;
 }
 
-/** The answer a gold string stands for: its box, or the final answer of a reference solution. */
+/** Letter words (2+ letters) of a text outside its math spans, and inside `\text{...}` anywhere. */
+function proseWords(s: string): string[] {
+  const texts = s.match(/\\(?:text\w*|mbox|mathrm)\s*\{[^{}]*\}/g) ?? [];
+  const outside = s.replace(/\$\$[\s\S]*?\$\$|\$[^$]*\$|\\\([\s\S]*?\\\)/g, " ");
+  return [...texts, outside].join(" ").replace(/\\[A-Za-z]+/g, " ").toLowerCase().match(/[a-z]{2,}/g) ?? [];
+}
+
+/**
+ * Whether an answer is text with inline math (`odd $n$`, `$f(x) = ax$ for some $a > 0$`): one
+ * line, at least one math span and words outside it, no answer phrase and no sentence break. Such
+ * an answer is compared whole, never by its last math span.
+ */
+export function isTextAnswer(s: string): boolean {
+  const t = s.trim();
+  if (t.length > 1000 || /\n/.test(t) || /\banswer\b/i.test(t) || /[.!?]\s+[A-Z]/.test(t)) return false;
+  if (!/\$[^$]*[^\s$][^$]*\$|\\\([\s\S]*?\\\)/.test(t)) return false;
+  const outside = t.replace(/\$\$[\s\S]*?\$\$|\$[^$]*\$|\\\([\s\S]*?\\\)/g, " ").replace(/\\[A-Za-z]+/g, " ");
+  return /[A-Za-z]{2,}/.test(outside);
+}
+
+/**
+ * The answer a gold string stands for: its last box (with the boxes before it when they form a
+ * list: the reference's author boxed several answers), or the final answer of a reference
+ * solution (a text answer with inline math, however long, is an answer, not a solution).
+ */
 function goldAnswer(gold: string): string {
-  if (/\\(?:boxed|fbox)/.test(gold)) return unwrapAnswer(gold);
-  if (isProse(gold)) return extractAnswer(gold, { fallbackLastNumber: true }) ?? gold;
+  if (/\\(?:boxed|fbox)/.test(gold)) return boxedList(gold)?.list ?? unwrapAnswer(gold);
+  if (isProse(gold) && !isTextAnswer(gold)) return extractAnswer(gold, { fallbackLastNumber: true }) ?? gold;
   return unwrapAnswer(gold);
+}
+
+/** Whether a gold answer is a list (set) of several answers, against which a list of boxes is read. */
+function isListGold(g: string, budget: Budget): boolean {
+  const n = parseOrNull(prepareClean(g), budget);
+  return n !== null && isSetAnswer(n);
 }
 
 /** A loose string key: no spaces, braces or case; for answers that cannot be parsed. */
@@ -168,14 +200,40 @@ function compareAnswers(g: string, p: string, budget: Budget, options: VerifyOpt
   return { correct: false, reason: "not-equal" };
 }
 
-function guarded(run: (budget: Budget) => VerifyResult, options: VerifyOptions): VerifyResult {
+function guarded<T extends VerifyResult>(run: (budget: Budget) => T, options: VerifyOptions, failed: (r: VerifyResult) => T): T {
   try {
     return run(budgetFor(options));
   } catch (err) {
-    if (err instanceof BudgetExceeded) return { correct: false, reason: "timeout" };
-    if (err instanceof RangeError) return { correct: false, reason: "timeout" }; // stack or size overflow
-    return { correct: false, reason: "unparsable" };
+    if (err instanceof BudgetExceeded) return failed({ correct: false, reason: "timeout" });
+    if (err instanceof RangeError) return failed({ correct: false, reason: "timeout" }); // stack or size overflow
+    return failed({ correct: false, reason: "unparsable" });
   }
+}
+
+/**
+ * Compares a prediction with a gold answer: first as extracted (`pred`, the last box's content or
+ * the answer extraction found), then, when that is not equal, as the two other readings a gold can
+ * call for: the list of boxes ending with the last box when the gold is a list of several answers,
+ * and the last line of the solution as a text answer when the gold is text with inline math (its
+ * words must then be the gold's). Returns the verdict and the reading it was reached on.
+ */
+function compareReadings(gold: string, pred: string, text: string, budget: Budget, options: VerifyOptions): GradeResult {
+  const g = goldAnswer(gold);
+  const first = compareAnswers(g, unwrapAnswer(pred), budget, options);
+  if (first.correct) return { ...first, extracted: pred };
+  const boxes = /\\(?:boxed|fbox)/.test(text) ? boxedList(text) : null;
+  if (boxes !== null && boxes.last === stripDelimiters(unwrapAnswer(pred)) && isListGold(g, budget)) {
+    const r = compareAnswers(g, boxes.list, budget, options);
+    if (r.correct) return { ...r, extracted: boxes.list };
+  }
+  if (isTextAnswer(g)) {
+    const line = lastLineAnswer(text);
+    if (line !== null && line !== pred && proseWords(line).join(" ") === proseWords(g).join(" ")) {
+      const r = compareAnswers(g, line, budget, options);
+      if (r.correct) return { ...r, extracted: line };
+    }
+  }
+  return { ...first, extracted: pred };
 }
 
 /**
@@ -185,7 +243,8 @@ function guarded(run: (budget: Budget) => VerifyResult, options: VerifyOptions):
  */
 export function verify(gold: string, pred: string, options: VerifyOptions = {}): VerifyResult {
   if (typeof gold !== "string" || typeof pred !== "string") return { correct: false, reason: "unparsable" };
-  return guarded((budget) => compareAnswers(goldAnswer(gold), unwrapAnswer(pred), budget, options), options);
+  const r = guarded((budget) => compareReadings(gold, pred, pred, budget, options), options, (f) => ({ ...f, extracted: null }));
+  return { correct: r.correct, reason: r.reason };
 }
 
 /**
@@ -194,18 +253,27 @@ export function verify(gold: string, pred: string, options: VerifyOptions = {}):
  */
 export function equivalent(a: string, b: string, options: VerifyOptions = {}): boolean {
   if (typeof a !== "string" || typeof b !== "string") return false;
-  return guarded((budget) => {
-    const ua = unwrapAnswer(a);
-    const ub = unwrapAnswer(b);
-    const r1 = compareAnswers(ua, ub, budget, options);
-    return r1.correct ? r1 : compareAnswers(ub, ua, budget, options);
-  }, options).correct;
+  return guarded(
+    (budget) => {
+      const ua = unwrapAnswer(a);
+      const ub = unwrapAnswer(b);
+      const r1 = compareAnswers(ua, ub, budget, options);
+      return r1.correct ? r1 : compareAnswers(ub, ua, budget, options);
+    },
+    options,
+    (f) => f,
+  ).correct;
 }
 
-/** Extracts the final answer of a solution text and verifies it against `gold`. */
+/**
+ * Extracts the final answer of a solution text and verifies it against `gold`. When the extracted
+ * answer is not equal, the readings a gold calls for are tried too (a list of boxes against a list
+ * gold, the last line against a text gold with inline math; see docs/grader.md), and `extracted`
+ * is the reading the verdict was reached on. One budget bounds the whole call.
+ */
 export function gradeSolution(gold: string, solution: string, options: VerifyOptions = {}): GradeResult {
   if (typeof gold !== "string" || typeof solution !== "string") return { correct: false, reason: "unparsable", extracted: null };
   const extracted = extractAnswer(solution, { fallbackLastNumber: options.fallbackLastNumber ?? true });
   if (extracted === null) return { correct: false, reason: "unparsable", extracted };
-  return { ...verify(gold, extracted, options), extracted };
+  return guarded((budget) => compareReadings(gold, extracted, solution, budget, options), options, (f) => ({ ...f, extracted }));
 }
