@@ -228,8 +228,11 @@ function sentenceAfter(s: string, from: number): string {
   return stripDelimiters(m ? m[0] : rest);
 }
 
-const NUMBER_PCT_RE = /(?<![A-Za-z\d.])-?\d+(?:[.,]\d+)*(?:\s*\/\s*\d+)?%?/g;
-const NUMBER_RE = /(?<![A-Za-z\d.])-?\d+(?:[.,]\d+)*(?:\s*\/\s*\d+)?/g;
+// A number: an integer or decimal, a fraction `a/b`, or a mixed number `2 3/4` (one space or tab).
+const NUMBER_PCT_RE = /(?<![A-Za-z\d.])-?\d+(?:[.,]\d+)*(?:[ \t]\d+\/\d+(?![\d/])|\s*\/\s*\d+)?%?/g;
+const NUMBER_RE = /(?<![A-Za-z\d.])-?\d+(?:[.,]\d+)*(?:[ \t]\d+\/\d+(?![\d/])|\s*\/\s*\d+)?/g;
+/** A number match with the spaces around its fraction bar removed (a mixed number keeps its one space). */
+const compactNumber = (m: string): string => m.replace(/\s*\/\s*/g, "/").replace(/[ \t]+/g, " ");
 
 /** Whether a short text is itself an answer rather than prose. */
 function looksBare(t: string): boolean {
@@ -268,7 +271,7 @@ function reduceSentence(body: string): string {
   const spans = mathSpans(tail);
   if (spans.length > 0) return spans[spans.length - 1].content.trim();
   const nums = tail.match(NUMBER_PCT_RE);
-  return nums ? nums[nums.length - 1].replace(/\s+/g, "") : stripDelimiters(tail);
+  return nums ? compactNumber(nums[nums.length - 1]) : stripDelimiters(tail);
 }
 
 /** The explicit final-answer markers (rules 1-4), each with where it starts; the last one wins. */
@@ -420,5 +423,5 @@ function extractUnsafe(input: string, fallbackLastNumber: boolean): string | nul
   let num: string | null = null;
   NUMBER_RE.lastIndex = 0;
   while ((m = NUMBER_RE.exec(s)) !== null) num = m[0];
-  return num === null ? null : num.replace(/\s+/g, "");
+  return num === null ? null : compactNumber(num);
 }

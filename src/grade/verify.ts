@@ -4,7 +4,7 @@
  * and a deadline (reason "timeout" when either runs out).
  */
 import { Budget, BudgetExceeded, DEFAULT_DEADLINE_MS, DEFAULT_MAX_STEPS, MAX_ANSWER_CHARS, Unparsable } from "./budget.js";
-import { Comparer, isSetAnswer } from "./compare.js";
+import { Comparer, freeVars, isSetAnswer } from "./compare.js";
 import { boxedList, extractAnswer, lastBoxed, lastLineAnswer, stripDelimiters } from "./extract.js";
 import { cleanAnswer, numberWord } from "./normalize.js";
 import { nodeKey, parseAnswer, type Node } from "./parse.js";
@@ -70,35 +70,55 @@ function isProse(s: string): boolean {
   return words.length >= 6;
 }
 
-/** Letter words (2+ letters) of a text outside its math spans, and inside `\text{...}` anywhere. */
-function proseWords(s: string): string[] {
-  const texts = s.match(/\\(?:text\w*|mbox|mathrm)\s*\{[^{}]*\}/g) ?? [];
-  const outside = s.replace(/\$\$[\s\S]*?\$\$|\$[^$]*\$|\\\([\s\S]*?\\\)/g, " ");
-  return [...texts, outside].join(" ").replace(/\\[A-Za-z]+/g, " ").toLowerCase().match(/[a-z]{2,}/g) ?? [];
+const MATH_SPAN = /\$\$[\s\S]*?\$\$|\$[^$]*\$|\\\([\s\S]*?\\\)/g;
+const TEXT_GROUP = /\\(?:text\w*|mbox|mathrm)\s*\{([^{}]*)\}/g;
+
+/**
+ * The words of a text answer and whether it has math besides: words are the letter runs (2+
+ * letters) outside math spans and inside `\text{...}` anywhere; math is a math span, or something
+ * other than text groups beside a `\text{...}` (`\text{odd } n`).
+ */
+function textParts(s: string): { words: string[]; math: boolean } {
+  const spans = s.match(MATH_SPAN) ?? [];
+  const outside = s.replace(MATH_SPAN, (m) => ` ${[...m.matchAll(TEXT_GROUP)].map((t) => t[1]).join(" ")} `);
+  const words = outside.replace(TEXT_GROUP, " $1 ").replace(/\\[A-Za-z]+/g, " ").toLowerCase().match(/[a-z]{2,}/g) ?? [];
+  const rest = /\\(?:text\w*|mbox|mathrm)\s*\{/.test(s) && /[^\s{}.,;:]/.test(s.replace(TEXT_GROUP, " "));
+  return { words, math: spans.some((m) => /[^\s$]/.test(m.replace(/^\\\(|\\\)$/g, ""))) || rest };
 }
 
 /**
- * Whether an answer is text with inline math (`odd $n$`, `$f(x) = ax$ for some $a > 0$`): one
- * line, at least one math span and words outside it, no answer phrase and no sentence break. Such
- * an answer is compared whole, never by its last math span.
+ * Whether an answer is text with math (`odd $n$`, `\text{odd } n`, `$f(x) = ax$ for some $a > 0$`):
+ * one line with words and math, no answer phrase and no sentence break. Such a gold is compared
+ * whole, never by its last math span, and a solution's last line may be read against it.
  */
 export function isTextAnswer(s: string): boolean {
   const t = s.trim();
   if (t.length > 1000 || /\n/.test(t) || /\banswer\b/i.test(t) || /[.!?]\s+[A-Z]/.test(t)) return false;
-  if (!/\$[^$]*[^\s$][^$]*\$|\\\([\s\S]*?\\\)/.test(t)) return false;
-  const outside = t.replace(/\$\$[\s\S]*?\$\$|\$[^$]*\$|\\\([\s\S]*?\\\)/g, " ").replace(/\\[A-Za-z]+/g, " ");
-  return /[A-Za-z]{2,}/.test(outside);
+  const { words, math } = textParts(t);
+  return math && words.length > 0;
 }
+
+/**
+ * Words that make a one-sentence text a (short) reference solution, "... its area is $6$", rather
+ * than a text answer, "$f(x) = ax$ for some constant $a > 0$".
+ */
+const SOLUTION_WORDS = /^(?:is|are|was|were|equals?|gives?|gets?|find|found|we|so|thus|therefore|hence|since|because)$/;
 
 /**
  * The answer a gold string stands for: its last box (with the boxes before it when they form a
  * list: the reference's author boxed several answers), or the final answer of a reference
- * solution (a text answer with inline math, however long, is an answer, not a solution).
+ * solution. A long text answer with inline math that does not state a value ("is", "we find",
+ * "so" ...) is an answer, not a solution, and is kept whole; its extracted answer is a second
+ * reading only when it is a constant (the sentence then gives a value, "... area $3 \cdot 2 = 6$
+ * square units"), never a variable or an expression cut out of it (`x` of "for all real $x$").
  */
-function goldAnswer(gold: string): string {
-  if (/\\(?:boxed|fbox)/.test(gold)) return boxedList(gold)?.list ?? unwrapAnswer(gold);
-  if (isProse(gold) && !isTextAnswer(gold)) return extractAnswer(gold, { fallbackLastNumber: true }) ?? gold;
-  return unwrapAnswer(gold);
+function goldAnswers(gold: string, budget: Budget): string[] {
+  if (/\\(?:boxed|fbox)/.test(gold)) return [boxedList(gold)?.list ?? unwrapAnswer(gold)];
+  if (!isProse(gold)) return [unwrapAnswer(gold)];
+  const extracted = extractAnswer(gold, { fallbackLastNumber: true }) ?? gold;
+  if (!isTextAnswer(gold) || textParts(gold).words.some((w) => SOLUTION_WORDS.test(w))) return [extracted];
+  const n = parseOrNull(prepareClean(extracted), budget);
+  return n !== null && freeVars(n).size === 0 ? [unwrapAnswer(gold), extracted] : [unwrapAnswer(gold)];
 }
 
 /** Whether a gold answer is a list (set) of several answers, against which a list of boxes is read. */
@@ -218,9 +238,13 @@ function guarded<T extends VerifyResult>(run: (budget: Budget) => T, options: Ve
  * words must then be the gold's). Returns the verdict and the reading it was reached on.
  */
 function compareReadings(gold: string, pred: string, text: string, budget: Budget, options: VerifyOptions): GradeResult {
-  const g = goldAnswer(gold);
+  const [g, ...other] = goldAnswers(gold, budget);
   const first = compareAnswers(g, unwrapAnswer(pred), budget, options);
   if (first.correct) return { ...first, extracted: pred };
+  for (const o of other) {
+    const r = compareAnswers(o, unwrapAnswer(pred), budget, options);
+    if (r.correct) return { ...r, extracted: pred };
+  }
   const boxes = /\\(?:boxed|fbox)/.test(text) ? boxedList(text) : null;
   if (boxes !== null && boxes.last === stripDelimiters(unwrapAnswer(pred)) && isListGold(g, budget)) {
     const r = compareAnswers(g, boxes.list, budget, options);
@@ -228,7 +252,7 @@ function compareReadings(gold: string, pred: string, text: string, budget: Budge
   }
   if (isTextAnswer(g)) {
     const line = lastLineAnswer(text);
-    if (line !== null && line !== pred && proseWords(line).join(" ") === proseWords(g).join(" ")) {
+    if (line !== null && line !== pred && textParts(line).words.join(" ") === textParts(g).words.join(" ")) {
       const r = compareAnswers(g, line, budget, options);
       if (r.correct) return { ...r, extracted: line };
     }

@@ -46,6 +46,9 @@ const TABLES: Record<string, Row[]> = {
     ["\\frac{1}{2}", "\\frac{1}{2}"],
     ["1,000.99$", "1,000.99$"],
     ["the number is not 10 which is 1,000.99€", "1,000.99"],
+    ["we poured 1 1/2 cups and then 2 3/4 cups into the big bowl on the table", "2 3/4"], // a mixed number
+    ["Thus, Maria needs 2 3/4 cups of flour.", "2 3/4"],
+    ["first 12 / 5 then 7 / 3 of the whole amount was poured into the bowl", "7/3"],
     ["AZYUK2A", "AZYUK2A"], // a short bare string is its own answer (and grades as not equal to 2)
     ["no digits here at all, nothing to find in this long sentence", null],
   ],
@@ -99,6 +102,8 @@ const SOLUTIONS: Record<string, Array<[gold: string, solution: string, expected:
     ["odd $n$", "We check both parities of $n$.\n\nTherefore, odd $n$.", true],
     ["odd $n$", "even $n$", false],
     ["odd $n$", "$n$", false],
+    ["\\text{odd } n", "We check both parities of $n$.\n\nodd $n$", true],
+    ["\\text{odd } n", "We check both parities of $n$.\n\neven $n$", false],
     ["all odd $n$", "odd $n$", false], // the words must be the gold's
     ["$g(x) = x^2 + a$ for some $a > 0$", "$g(x)=x^2+a$ for some $a>0$", true],
     ["$g(x) = x^2 + a$ for some $a > 0$", "$g(x)=x^2+a$ for some $a<0$", false],

@@ -252,6 +252,10 @@ const TABLES: Record<string, Row[]> = {
     ["$f(x) = ax$ for some constant $a > 0$ and all real numbers $x$", "$f(x)=ax$ for some constant $a>0$ and all real numbers $x$", true],
     ["$f(x) = ax$ for some constant $a > 0$ and all real numbers $x$", "x", false],
     ["$f(x) = ax$ for some constant $a > 0$ and all real numbers $x$", "$f(x) = ax$ for some constant $a < 0$ and all real numbers $x$", false],
+    // A one-sentence reference solution that states a value still gives that value.
+    ["Since the triangle has legs 3 and 4, its area is $\\frac{1}{2}\\cdot 3\\cdot 4 = 6$.", "6", true],
+    ["The triangle with legs 3 and 4 has the area $\\frac{1}{2}\\cdot 3\\cdot 4 = 6$ square units.", "6", true],
+    ["The triangle with legs 3 and 4 has the area $\\frac{1}{2}\\cdot 3\\cdot 4 = 6$ square units.", "7", false],
   ],
   python_power: [
     ["\\sqrt[4]{2}", "2**(1/4)", true],
