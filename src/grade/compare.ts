@@ -143,7 +143,8 @@ function hasLongDecimal(n: Node, min = 15): boolean {
     case "deg":
       return hasLongDecimal(n.a, min);
     case "fn":
-      return n.args.some((x) => hasLongDecimal(x, min));
+      for (const x of n.args) if (hasLongDecimal(x, min)) return true;
+      return false;
     default:
       return false;
   }

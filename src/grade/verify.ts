@@ -92,6 +92,7 @@ function textParts(s: string): { words: string[]; math: boolean } {
  * whole, never by its last math span, and a solution's last line may be read against it.
  */
 export function isTextAnswer(s: string): boolean {
+  if (!s.includes("$") && !s.includes("\\(") && !s.includes("\\text") && !s.includes("\\m")) return false;
   const t = s.trim();
   if (t.length > 1000 || /\n/.test(t) || /\banswer\b/i.test(t) || /[.!?]\s+[A-Z]/.test(t)) return false;
   const { words, math } = textParts(t);
@@ -220,14 +221,11 @@ function compareAnswers(g: string, p: string, budget: Budget, options: VerifyOpt
   return { correct: false, reason: "not-equal" };
 }
 
-function guarded<T extends VerifyResult>(run: (budget: Budget) => T, options: VerifyOptions, failed: (r: VerifyResult) => T): T {
-  try {
-    return run(budgetFor(options));
-  } catch (err) {
-    if (err instanceof BudgetExceeded) return failed({ correct: false, reason: "timeout" });
-    if (err instanceof RangeError) return failed({ correct: false, reason: "timeout" }); // stack or size overflow
-    return failed({ correct: false, reason: "unparsable" });
-  }
+/** The verdict of a call that threw: a budget (or the stack) ran out, or the input broke the grader. */
+function failure(err: unknown): VerifyResult {
+  if (err instanceof BudgetExceeded) return { correct: false, reason: "timeout" };
+  if (err instanceof RangeError) return { correct: false, reason: "timeout" }; // stack or size overflow
+  return { correct: false, reason: "unparsable" };
 }
 
 /**
@@ -245,7 +243,7 @@ function compareReadings(gold: string, pred: string, text: string, budget: Budge
     const r = compareAnswers(o, unwrapAnswer(pred), budget, options);
     if (r.correct) return { ...r, extracted: pred };
   }
-  const boxes = /\\(?:boxed|fbox)/.test(text) ? boxedList(text) : null;
+  const boxes = text.includes("\\boxed") || text.includes("\\fbox") ? boxedList(text) : null;
   if (boxes !== null && boxes.last === stripDelimiters(unwrapAnswer(pred)) && isListGold(g, budget)) {
     const r = compareAnswers(g, boxes.list, budget, options);
     if (r.correct) return { ...r, extracted: boxes.list };
@@ -267,8 +265,12 @@ function compareReadings(gold: string, pred: string, text: string, budget: Budge
  */
 export function verify(gold: string, pred: string, options: VerifyOptions = {}): VerifyResult {
   if (typeof gold !== "string" || typeof pred !== "string") return { correct: false, reason: "unparsable" };
-  const r = guarded((budget) => compareReadings(gold, pred, pred, budget, options), options, (f) => ({ ...f, extracted: null }));
-  return { correct: r.correct, reason: r.reason };
+  try {
+    const r = compareReadings(gold, pred, pred, budgetFor(options), options);
+    return { correct: r.correct, reason: r.reason };
+  } catch (err) {
+    return failure(err);
+  }
 }
 
 /**
@@ -277,16 +279,14 @@ export function verify(gold: string, pred: string, options: VerifyOptions = {}):
  */
 export function equivalent(a: string, b: string, options: VerifyOptions = {}): boolean {
   if (typeof a !== "string" || typeof b !== "string") return false;
-  return guarded(
-    (budget) => {
-      const ua = unwrapAnswer(a);
-      const ub = unwrapAnswer(b);
-      const r1 = compareAnswers(ua, ub, budget, options);
-      return r1.correct ? r1 : compareAnswers(ub, ua, budget, options);
-    },
-    options,
-    (f) => f,
-  ).correct;
+  try {
+    const budget = budgetFor(options);
+    const ua = unwrapAnswer(a);
+    const ub = unwrapAnswer(b);
+    return compareAnswers(ua, ub, budget, options).correct || compareAnswers(ub, ua, budget, options).correct;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -299,5 +299,9 @@ export function gradeSolution(gold: string, solution: string, options: VerifyOpt
   if (typeof gold !== "string" || typeof solution !== "string") return { correct: false, reason: "unparsable", extracted: null };
   const extracted = extractAnswer(solution, { fallbackLastNumber: options.fallbackLastNumber ?? true });
   if (extracted === null) return { correct: false, reason: "unparsable", extracted };
-  return guarded((budget) => compareReadings(gold, extracted, solution, budget, options), options, (f) => ({ ...f, extracted }));
+  try {
+    return compareReadings(gold, extracted, solution, budgetFor(options), options);
+  } catch (err) {
+    return { ...failure(err), extracted };
+  }
 }
