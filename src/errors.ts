@@ -32,6 +32,8 @@ export const ErrorCode = {
   server: "E_SERVER",
   /** A file-system operation failed. */
   io: "E_IO",
+  /** The grading worker pool failed (a worker crashed or could not start): no grade is known. */
+  grader: "E_GRADER",
 } as const;
 
 /** `file:line: message` error for a bad input record. */

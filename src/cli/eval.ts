@@ -11,7 +11,7 @@ import { groupSamples, readProblems, readSamples, type Regrader } from "../metri
 import { buildResults, writeReport, type ResultsFile } from "../report/results.js";
 import { buildTables } from "../report/tables.js";
 import { markdownTable } from "../report/markdown.js";
-import { clusterKey, equivalent, extractAnswer, verify } from "../grade/index.js";
+import { clusterKey, equivalent, extractAnswer, gradeSolution, verify } from "../grade/index.js";
 
 /** Options of the eval command, as parsed. */
 export interface EvalCliOptions {
@@ -56,6 +56,10 @@ export function graderRegrader(): Regrader {
   return {
     extract: (text) => extractAnswer(text),
     verify: (gold, pred) => verify(gold, pred).correct,
+    grade: (gold, text) => {
+      const r = gradeSolution(gold, text);
+      return { answer: r.extracted, correct: r.correct && r.extracted !== null && r.extracted.trim() !== "" };
+    },
   };
 }
 

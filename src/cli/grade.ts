@@ -164,7 +164,7 @@ export function register(program: Command): void {
       let results;
       try {
         results = await pool.gradeMany(
-          records.map((r) => ({ gold: r.gold, pred: r.pred, solution: true })),
+          records.map((r, i) => ({ gold: r.gold, pred: r.pred, solution: true, where: `${file}:${lines[i].line}` })),
           (done) => progress.update(done),
         );
       } finally {

@@ -66,6 +66,7 @@ class Canon {
           if (freeVars(n).size === 0) return this.key(last);
           // A named value ("x = 5", "f(x) = 2x") keeps its name: "x = 5" and "y = 5" are different answers.
           if (isName(first)) return `${nodeKey(first)}=${this.key(last)}`;
+          if (n.items.length === 2 && isName(last)) return `${nodeKey(last)}=${this.key(first)}`; // "2 = x" is "x = 2"
           return this.equationKey(first, last);
         }
         const iv = this.cmp.intervalSet(n);

@@ -17,7 +17,8 @@ export const REL_TOL = 1e-12;
 /**
  * Tolerance when a side is written with a decimal fraction and the other side is known only in
  * floating point (`\sqrt2` / `1.4142135624`): the decimal must agree to double precision (a
- * program's print-out); a rounded decimal is not the exact value.
+ * program's print-out); a rounded decimal is not an irrational value (against an exact rational,
+ * see {@link LONG_DECIMAL_DIGITS}).
  */
 export const DECIMAL_TOL = 4e-15;
 /** Probe points per comparison of expressions with free variables. */
@@ -119,25 +120,95 @@ export function hasDecimal(n: Node): boolean {
   }
 }
 
-/** Whether a numeric literal looks like a floating-point print-out (15+ significant digits). */
-function hasLongDecimal(n: Node): boolean {
-  if (n.k === "num") return n.v.includes(".") && n.v.replace(/^[0.]+/, "").replace(".", "").length >= 15;
+/** Significant digits written in a decimal literal (`0.00120` has 3), 0 for an integer literal. */
+function sigDigits(v: string): number {
+  return v.includes(".") ? v.replace(/^[0.]+/, "").replace(".", "").length : 0;
+}
+
+/**
+ * Whether a numeric literal has at least `min` significant digits after a decimal point: 15 marks
+ * a floating-point print-out, LONG_DECIMAL_DIGITS a decimal that may stand for an exact value.
+ */
+function hasLongDecimal(n: Node, min = 15): boolean {
+  if (n.k === "num") return sigDigits(n.v) >= min;
   switch (n.k) {
     case "add":
     case "sub":
     case "mul":
     case "div":
     case "pow":
-      return hasLongDecimal(n.a) || hasLongDecimal(n.b);
+      return hasLongDecimal(n.a, min) || hasLongDecimal(n.b, min);
     case "neg":
     case "pct":
     case "deg":
-      return hasLongDecimal(n.a);
+      return hasLongDecimal(n.a, min);
     case "fn":
-      return n.args.some(hasLongDecimal);
+      for (const x of n.args) if (hasLongDecimal(x, min)) return true;
+      return false;
     default:
       return false;
   }
+}
+
+/**
+ * Fewest significant digits a decimal must give to stand for an exact value it does not equal
+ * (`0.333333` for 1/3): see {@link decimalAgrees}.
+ */
+export const LONG_DECIMAL_DIGITS = 6;
+
+/** A value written as one decimal literal: `digits` / 10^`places`, with its significant digits. */
+interface WrittenDecimal {
+  digits: bigint;
+  places: number;
+  sig: number;
+}
+
+/**
+ * The decimal an answer is written as: a literal with a decimal point (`-0.333333`), optionally
+ * times an integer power of ten (`2.3148\times10^{-3}`, `2.3148e-3`) or as a percentage when
+ * percentages are read as fractions. Null for anything else.
+ */
+function writtenDecimal(n: Node, pctScale: boolean): WrittenDecimal | null {
+  switch (n.k) {
+    case "num": {
+      const m = /^(\d*)\.(\d+)$/.exec(n.v);
+      return m ? { digits: BigInt((m[1] || "0") + m[2]), places: m[2].length, sig: sigDigits(n.v) } : null;
+    }
+    case "neg": {
+      const d = writtenDecimal(n.a, pctScale);
+      return d === null ? null : { ...d, digits: -d.digits };
+    }
+    case "pct": {
+      const d = writtenDecimal(n.a, pctScale);
+      return d === null || !pctScale ? d : { ...d, places: d.places + 2 };
+    }
+    case "mul": {
+      const d = writtenDecimal(n.a, pctScale);
+      const p = n.b;
+      if (d === null || p.k !== "pow" || p.a.k !== "num" || p.a.v !== "10") return null;
+      const e = p.b.k === "num" ? p.b.v : p.b.k === "neg" && p.b.a.k === "num" ? `-${p.b.a.v}` : "";
+      if (!/^-?\d{1,3}$/.test(e)) return null;
+      const places = d.places - Number(e);
+      return places >= 0 ? { ...d, places } : { ...d, digits: d.digits * 10n ** BigInt(-places), places: 0 };
+    }
+    default:
+      return null;
+  }
+}
+
+/**
+ * Whether a decimal agrees with an exact value to every digit it gives: it is the value rounded
+ * (half away from zero) or truncated (toward zero) to the decimal's last written digit, and it
+ * gives at least LONG_DECIMAL_DIGITS significant digits. `0.333333` and `0.333333333333` agree
+ * with 1/3, `0.666667` and `0.666666` with 2/3, `2.314814814815\times10^{-3}` with 1/432; `0.33333`
+ * (5 digits) and `0.333334` do not.
+ */
+function decimalAgrees(d: WrittenDecimal, v: Q): boolean {
+  if (d.sig < LONG_DECIMAL_DIGITS || d.places > 4000) return false;
+  const scaled = v.n * 10n ** BigInt(d.places);
+  const trunc = scaled / v.d;
+  const away = (2n * (scaled < 0n ? -scaled : scaled) + v.d) / (2n * v.d);
+  return d.digits === trunc || d.digits === (scaled < 0n ? -away : away);
 }
 
 /** Expands ± into its two values (recursively, capped). A node without ± expands to itself. */
@@ -202,9 +273,37 @@ export function isName(n: Node): boolean {
 /** Mirror of an inequality operator. */
 const FLIP: Record<string, string> = { "<": ">", ">": "<", "<=": ">=", ">=": "<=", "=": "=", "!=": "!=", "~": "~" };
 
-/** Canonical relation form: trailing approximations dropped, `x \in S` read as S. */
+/**
+ * A flat list of assignments whose names repeat in blocks (`p=5, q=2 and p=7, q=2`: "and" or a
+ * comma where `;` would separate the solutions) is that list of solutions, one group per block,
+ * as `p=5,q=2;p=7,q=2` is parsed. Any other list is returned as it is.
+ */
+function groupAssignments(n: Extract<Node, { k: "list" }>): Node {
+  if (n.items.length < 4) return n;
+  const names: string[] = [];
+  for (const it of n.items) {
+    if (it.k !== "rel" || it.ops.length !== 1 || it.ops[0] !== "=" || !isName(it.items[0])) return n;
+    names.push(nodeKey(it.items[0]));
+  }
+  const m = names.indexOf(names[0], 1);
+  if (m < 2 || names.length % m !== 0) return n;
+  const first = new Set(names.slice(0, m));
+  if (first.size !== m) return n;
+  const groups: Node[] = [];
+  for (let i = 0; i < names.length; i += m) {
+    const block = new Set(names.slice(i, i + m));
+    if (block.size !== m || [...block].some((x) => !first.has(x))) return n;
+    groups.push({ k: "list", items: n.items.slice(i, i + m), groups: false });
+  }
+  return { k: "list", items: groups, groups: true };
+}
+
+/**
+ * Canonical form: trailing approximations dropped, `x \in S` read as S, a list of assignments
+ * grouped into solutions.
+ */
 export function prepare(n: Node): Node {
-  if (n.k === "list") return { ...n, items: n.items.map(prepare) };
+  if (n.k === "list") return groupAssignments({ ...n, items: n.items.map(prepare) });
   if (n.k !== "rel") return n;
   let ops = n.ops;
   let items = n.items;
@@ -421,7 +520,7 @@ export class Comparer {
     const out: string[] = [];
     for (const x of xs) {
       this.budget.tick();
-      if (has(x, "pct") || has(x, "deg") || (this.floatPrintouts && hasLongDecimal(x)) || freeVars(x).size > 0) return null;
+      if (has(x, "pct") || has(x, "deg") || (this.floatPrintouts && hasLongDecimal(x, LONG_DECIMAL_DIGITS)) || freeVars(x).size > 0) return null;
       const q = exactQ(x, DEFAULT_MODES, this.budget);
       if (q === null) return null;
       out.push(`${q.n}/${q.d}`);
@@ -687,6 +786,16 @@ export class Comparer {
   }
 
   /**
+   * Whether `dec`, written as a decimal, stands for the exact value `v` of `exact` (written without
+   * decimals): see {@link decimalAgrees}.
+   */
+  private decimalFor(dec: Node, modes: Modes, exact: Node, v: Q): boolean {
+    this.budget.tick();
+    const d = writtenDecimal(dec, modes.pct === "scale");
+    return d !== null && !hasDecimal(exact) && decimalAgrees(d, v);
+  }
+
+  /**
    * Value equality at every probe point (one point when there are no variables). At a point where
    * both sides have exact rational values they must be identical (optionally a float print-out
    * of 15+ digits is accepted); elsewhere the floating-point values must agree within REL_TOL, or
@@ -704,6 +813,14 @@ export class Comparer {
       const qb = qa === null ? null : exactQ(b, mb, this.budget, qenv);
       if (qa !== null && qb !== null) {
         if (qa.n === qb.n && qa.d === qb.d) {
+          compared++;
+          continue;
+        }
+        if (vars.size === 0 && this.floatPrintouts && this.decimalFor(a, ma, b, qb)) {
+          compared++;
+          continue;
+        }
+        if (vars.size === 0 && this.floatPrintouts && this.decimalFor(b, mb, a, qa)) {
           compared++;
           continue;
         }
@@ -832,12 +949,13 @@ function nameKey(n: Node): string {
   return JSON.stringify(n, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
 }
 
-/** The value given by an equation `name = value` (or the last member of a chain a = b = c). */
+/** The value given by an equation `name = value` or `value = name` (or the last member of a chain a = b = c). */
 function assignedValue(r: Extract<Node, { k: "rel" }>): Node | null {
   // A chain a = b = c, or a computation "2 \cdot 5 = 10" without variables: the last member.
   if (r.items.length > 2 || freeVars(r).size === 0) return r.items[r.items.length - 1];
-  if (isName(r.items[0]) && !isName(r.items[1])) return r.items[1];
-  if (isName(r.items[0]) && isName(r.items[1])) return r.items[1];
+  if (isName(r.items[0])) return r.items[1];
+  // Written the other way round, "2 = x" / "\frac12 = y": the value is on the left.
+  if (isName(r.items[1])) return r.items[0];
   return null;
 }
 
@@ -854,6 +972,12 @@ function asSet(n: Node): Node[] | null {
     return e.length > 1 ? e : null;
   }
   return null;
+}
+
+/** Whether an answer is a set of several answers: a bare list, `\{...\}` or a `\pm` value. */
+export function isSetAnswer(n: Node): boolean {
+  const items = asSet(prepare(n));
+  return items !== null && items.length > 1;
 }
 
 /** Items of a tuple-like answer (tuple, or a matrix with one row or column). */

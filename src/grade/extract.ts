@@ -2,9 +2,9 @@
  * Final-answer extraction from a model's solution text.
  *
  * Priority (the first rule that finds something wins):
- *  1. the last `\boxed{...}` / `\fbox{...}` (nested braces honoured); boxes that directly precede it and
- *     are separated from it only by a short list separator ("," ";" "and" "or" "\quad" ...) are
- *     joined into one list answer, never concatenated into one string;
+ *  1. the last `\boxed{...}` / `\fbox{...}` (nested braces honoured): the last box is the answer,
+ *     whatever boxes come before it (a list is a list inside one box; see {@link boxedList} for the
+ *     one exception, a gold answer that is itself a list);
  *  2. Minerva's `Final Answer: The final answer is X. I hope it is correct.`;
  *  3. PRM800K's `# Answer` section (the text after the last such heading);
  *  4. GSM8K's `#### X`, or a final line `A: X` (GSM8K's published model solutions);
@@ -95,16 +95,48 @@ function isListGap(gap: string): boolean {
   return /(^|[\s,;&])(,|;|&|and|or|\\\\)($|[\s,;&])|^[,;&]|[,;&]$/.test(g) || /^[,;&\s]+$/.test(g);
 }
 
-/** The boxed answer of `s` (joined list when several boxes form a list), or null. */
+/** The content of the last box of `s`, or null when it has none. */
 export function lastBoxed(s: string): string | null {
   const boxes = findBoxes(s);
-  if (boxes.length === 0) return null;
+  return boxes.length === 0 ? null : boxes[boxes.length - 1].content.trim();
+}
+
+/**
+ * The last box of `s` and the boxes directly before it that are separated from it (and from each
+ * other) only by a short list separator ("," ";" "and" "or" "\quad" ...), joined into one list
+ * answer (`\boxed{1} and \boxed{2}` gives `1, 2`; boxes are never concatenated into one string).
+ * Null unless there are at least two such boxes. The grader reads this list only against a gold
+ * answer that is itself a list (Math-Verify's convention); otherwise the last box is the answer.
+ * Applies the same preparation as {@link extractAnswer} (length cap, bold markers).
+ */
+export function boxedList(text: string): { last: string; list: string } | null {
+  const raw = text.length > MAX_TEXT_CHARS ? text.slice(text.length - MAX_TEXT_CHARS) : text;
+  const s = stripBold(raw);
+  const boxes = findBoxes(s);
+  if (boxes.length < 2) return null;
   const picked: Box[] = [boxes[boxes.length - 1]];
   for (let i = boxes.length - 2; i >= 0 && picked.length < 50; i--) {
     if (!isListGap(s.slice(boxes[i].end, picked[0].start))) break;
     picked.unshift(boxes[i]);
   }
-  return picked.map((b) => b.content.trim()).join(", ");
+  if (picked.length < 2) return null;
+  return { last: stripDelimiters(picked[picked.length - 1].content.trim()), list: picked.map((b) => b.content.trim()).join(", ") };
+}
+
+/**
+ * The last line of a solution read as a text answer (`odd $n$`, `$f(x)=ax$ for some $a>0$`), with
+ * bold markers, a leading answer phrase ("The answer is", "Answer:", "Therefore,") and delimiters
+ * removed; null when it is empty. The grader reads it only against a gold answer that is text with
+ * inline math, which extraction would otherwise cut down to its last math span.
+ */
+export function lastLineAnswer(text: string): string | null {
+  let line = stripBold(text.slice(-4000)).trimEnd();
+  line = line.slice(line.lastIndexOf("\n") + 1).trim();
+  for (let k = 0; k < 3; k++) {
+    line = line.replace(/^(?:(?:the\s+)?(?:final\s+)?answer\s*(?:is\s*:?|:)|therefore,?|thus,?|hence,?|so,?)\s*/i, "");
+  }
+  line = stripDelimiters(line.replace(/^["']|["']$/g, "").trim());
+  return line === "" ? null : line;
 }
 
 /** Strips one layer of math delimiters and trailing punctuation around an answer. */
@@ -196,8 +228,11 @@ function sentenceAfter(s: string, from: number): string {
   return stripDelimiters(m ? m[0] : rest);
 }
 
-const NUMBER_PCT_RE = /(?<![A-Za-z\d.])-?\d+(?:[.,]\d+)*(?:\s*\/\s*\d+)?%?/g;
-const NUMBER_RE = /(?<![A-Za-z\d.])-?\d+(?:[.,]\d+)*(?:\s*\/\s*\d+)?/g;
+// A number: an integer or decimal, a fraction `a/b`, or a mixed number `2 3/4` (one space or tab).
+const NUMBER_PCT_RE = /(?<![A-Za-z\d.])-?\d+(?:[.,]\d+)*(?:[ \t]\d+\/\d+(?![\d/])|\s*\/\s*\d+)?%?/g;
+const NUMBER_RE = /(?<![A-Za-z\d.])-?\d+(?:[.,]\d+)*(?:[ \t]\d+\/\d+(?![\d/])|\s*\/\s*\d+)?/g;
+/** A number match with the spaces around its fraction bar removed (a mixed number keeps its one space). */
+const compactNumber = (m: string): string => m.replace(/\s*\/\s*/g, "/").replace(/[ \t]+/g, " ");
 
 /** Whether a short text is itself an answer rather than prose. */
 function looksBare(t: string): boolean {
@@ -236,7 +271,7 @@ function reduceSentence(body: string): string {
   const spans = mathSpans(tail);
   if (spans.length > 0) return spans[spans.length - 1].content.trim();
   const nums = tail.match(NUMBER_PCT_RE);
-  return nums ? nums[nums.length - 1].replace(/\s+/g, "") : stripDelimiters(tail);
+  return nums ? compactNumber(nums[nums.length - 1]) : stripDelimiters(tail);
 }
 
 /** The explicit final-answer markers (rules 1-4), each with where it starts; the last one wins. */
@@ -289,7 +324,8 @@ function concludingSentence(s: string): string | null {
     last = m[1];
     if (re.lastIndex === m.index) re.lastIndex++;
   }
-  return last;
+  // "Therefore, odd $n$": the comma after the connective is not part of the answer.
+  return last === null ? null : last.replace(/^[\s,:;]+/, "");
 }
 
 /**
@@ -387,5 +423,5 @@ function extractUnsafe(input: string, fallbackLastNumber: boolean): string | nul
   let num: string | null = null;
   NUMBER_RE.lastIndex = 0;
   while ((m = NUMBER_RE.exec(s)) !== null) num = m[0];
-  return num === null ? null : num.replace(/\s+/g, "");
+  return num === null ? null : compactNumber(num);
 }

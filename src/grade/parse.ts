@@ -174,7 +174,10 @@ export function tokenize(s: string, budget: Budget): Tok[] {
           const open = s.indexOf("{", i);
           const close = open >= 0 ? matchBrace(s, open) : -1;
           if (close < 0) throw new Unparsable("unbalanced \\text");
-          out.push({ t: "text", v: s.slice(open + 1, close) });
+          const inner = s.slice(open + 1, close);
+          // `\frac12 \text{ percent}` is a percentage like `\frac12\%`, not a value with a unit word.
+          if (/^\s*(?:%|percent|percentage|per\s?cent|pct)\.?\s*$/i.test(inner)) out.push({ t: "op", v: "%" });
+          else out.push({ t: "text", v: inner });
           i = close + 1;
           continue;
         }
@@ -199,6 +202,12 @@ export function tokenize(s: string, budget: Budget): Tok[] {
       continue;
     }
     const two = s.slice(i, i + 2);
+    if (two === "**") {
+      // A Python power, `2**(1/4)`.
+      out.push({ t: "op", v: "**" });
+      i += 2;
+      continue;
+    }
     if (two === "<=" || two === ">=" || two === "!=" || two === "==" || two === "=<" || two === "=>") {
       out.push({ t: "op", v: two === "==" ? "=" : two === "=<" ? "<=" : two === "=>" ? ">=" : two });
       i += 2;
@@ -419,6 +428,11 @@ class Parser {
       this.next();
       const e = this.parseArg(true);
       base = this.parsePostfix({ k: "pow", a: base, b: e });
+    } else if (this.isOp("**")) {
+      // Python's power: right-associative, a signed exponent (`2**-1`), binds tighter than a
+      // unary minus on its left (`-2**2` is -4) and than `*` and `/` (`2**3*4` is 32).
+      this.next();
+      base = { k: "pow", a: base, b: this.parseUnary() };
     }
     this.leave();
     return base;
@@ -648,6 +662,20 @@ class Parser {
           const digits = rep.k === "num" ? rep.v : "";
           if (!/^\d+$/.test(digits)) throw new Unparsable("bad repeating decimal");
           return repeating(t.v, digits);
+        }
+        if (/^\d+$/.test(t.v) && nx.t === "num" && this.isOp("/", 1) && this.peek(2).t === "num") {
+          // Mixed number in plain text, `1 1/2` = 3/2: an integer, then (two number tokens in a row
+          // come only from a space) a proper fraction of integers that nothing else binds to.
+          const p = nx.v;
+          const q = (this.peek(2) as { v: string }).v;
+          const after = this.peek(3);
+          const free = !(after.t === "op" && ["^", "**", "_", "!", "/", "*", "."].includes(after.v)) && (after.t === "text" || !this.startsPrimary(after));
+          if (/^\d+$/.test(p) && /^\d+$/.test(q) && BigInt(p) < BigInt(q) && free) {
+            this.next();
+            this.next();
+            this.next();
+            return { k: "add", a: num(t.v), b: { k: "div", a: num(p), b: num(q) } };
+          }
         }
         if (/^\d+$/.test(t.v) && nx.t === "cmd" && nx.v === "frac") {
           // Mixed number 1\frac{4}{5} = 1 + 4/5 when the fraction is a proper numeric one.

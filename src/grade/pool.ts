@@ -3,9 +3,14 @@
  * per-job time limit is terminated and replaced, and that job's verdict is reason "timeout". The
  * synchronous API is already bounded by its own budget; the pool is the second line of defence
  * (and the way to grade on several cores).
+ *
+ * A timeout is a grade (the answer is too costly to compare). A worker that crashes, or cannot
+ * start, is not: the job is retried once on a fresh worker, and a job that fails again is rejected
+ * with a MathtuneError (code E_GRADER), as are the jobs still pending when the pool is closed.
  */
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
+import { ErrorCode, MathtuneError } from "../errors.js";
 import { extractAnswer } from "./extract.js";
 import type { GradeResult, VerifyOptions, VerifyResult } from "./verify.js";
 
@@ -16,6 +21,8 @@ export interface GradeJob {
   pred: string;
   /** Extract the final answer from `pred` first (gradeSolution). Defaults to true. */
   solution?: boolean;
+  /** Where the job comes from (`file:line`, a sample id), for error messages. Defaults to its position. */
+  where?: string;
 }
 
 /** Options of {@link createGraderPool}. */
@@ -28,27 +35,43 @@ export interface GraderPoolOptions {
   verifyOptions?: VerifyOptions;
 }
 
-/** A running pool; call close() when done. */
+/**
+ * A running pool; call close() when done. Its promises resolve to grades, or reject with a
+ * MathtuneError (code E_GRADER) when a job could not be graded (its worker crashed twice, workers
+ * cannot start, or the pool was closed first).
+ */
 export interface GraderPool {
   verify(gold: string, pred: string): Promise<VerifyResult>;
   gradeSolution(gold: string, solution: string): Promise<GradeResult>;
   /** Grades many jobs; results in input order. `onProgress(done, total)` after each job. */
   gradeMany(jobs: readonly GradeJob[], onProgress?: (done: number, total: number) => void): Promise<GradeResult[]>;
+  /** Stops the workers; jobs not graded yet are rejected. */
   close(): Promise<void>;
 }
 
 interface Pending {
   id: number;
   job: GradeJob;
+  /** Workers that died while holding this job. */
+  crashes: number;
   resolve: (r: GradeResult) => void;
+  reject: (e: Error) => void;
 }
 
 interface Slot {
   worker: Worker;
   ready: boolean;
   busy: Pending | null;
+  /** A job whose worker crashed, kept for this fresh worker. */
+  retry: Pending | null;
+  /** This worker replaces one that could not start: if it cannot start either, the pool gives up. */
+  restarted: boolean;
   timer: NodeJS.Timeout | null;
 }
+
+const HINT_CRASH =
+  "a crash is not a wrong answer, so nothing was graded or written: rerun, and if the same job fails again, report its gold and pred (they crash the grader)";
+const HINT_START = "the grading workers could not load: reinstall (npm ci) or rebuild (npm run build), then rerun";
 
 function startWorker(): Worker {
   // Installed, the sources are compiled .js files. Under tsx (tests, development) they are .ts
@@ -74,19 +97,37 @@ export function createGraderPool(options: GraderPoolOptions = {}): GraderPool {
   const slots: Slot[] = [];
   let nextId = 0;
   let closed = false;
-  let startFailures = 0;
   let keepAlive: NodeJS.Timeout | null = null;
   const holdWhileBusy = (): void => {
-    const busy = !closed && (queue.length > 0 || slots.some((x) => x.busy !== null));
+    const busy = !closed && (queue.length > 0 || slots.some((x) => x.busy !== null || x.retry !== null));
     if (busy && keepAlive === null) keepAlive = setInterval(() => undefined, 1 << 30);
     if (!busy && keepAlive !== null) {
       clearInterval(keepAlive);
       keepAlive = null;
     }
   };
+  const label = (p: Pending): string => p.job.where ?? `job ${p.id + 1}`;
 
-  const spawn = (): Slot => {
-    const slot: Slot = { worker: startWorker(), ready: false, busy: null, timer: null };
+  /** Stops every worker and rejects every job not graded yet. */
+  const shutDown = (why: (p: Pending) => MathtuneError): Promise<unknown> => {
+    closed = true;
+    const left: Pending[] = [];
+    for (const s of slots) {
+      if (s.timer) clearTimeout(s.timer);
+      s.timer = null;
+      if (s.busy) left.push(s.busy);
+      if (s.retry) left.push(s.retry);
+      s.busy = s.retry = null;
+    }
+    left.push(...queue.splice(0));
+    left.sort((a, b) => a.id - b.id);
+    for (const p of left) p.reject(why(p));
+    holdWhileBusy();
+    return Promise.all(slots.map((s) => s.worker.terminate()));
+  };
+
+  const spawn = (restarted: boolean, retry: Pending | null): Slot => {
+    const slot: Slot = { worker: startWorker(), ready: false, busy: null, retry, restarted, timer: null };
     slot.worker.on("message", (m: (GradeResult & { id: number }) | { ready: true }) => {
       if ("ready" in m) {
         slot.ready = true;
@@ -101,49 +142,64 @@ export function createGraderPool(options: GraderPoolOptions = {}): GraderPool {
       p.resolve({ correct: m.correct, reason: m.reason, extracted: m.extracted });
       pump();
     });
+    let cause: string | null = null;
     const failed = (): void => {
+      // Exits of workers we terminated ourselves (timeouts, close) are not failures.
       if (closed || !slots.includes(slot)) return;
-      const p = slot.busy;
-      if (!slot.ready && ++startFailures >= 3) {
-        // Workers cannot start (a broken install): fail the queued jobs instead of respawning forever.
-        closed = true;
-        for (const q of queue.splice(0)) q.resolve({ correct: false, reason: "unparsable", extracted: null });
-        if (p) p.resolve({ correct: false, reason: "unparsable", extracted: null });
-        for (const s of slots) void s.worker.terminate();
-        holdWhileBusy();
+      const why = cause ?? "the worker stopped";
+      if (!slot.ready) {
+        if (slot.restarted) {
+          void shutDown((p) => new MathtuneError(ErrorCode.grader, `grading workers cannot start (${why}); ${label(p)} was not graded`, { hint: HINT_START }));
+          return;
+        }
+        // One fresh try for a worker that could not start; its reserved job goes with it.
+        replace(slot, true, slot.retry);
         return;
       }
-      replace(slot);
-      if (p) p.resolve({ correct: false, reason: "unparsable", extracted: null });
+      const p = slot.busy ?? slot.retry;
+      slot.busy = slot.retry = null;
+      if (p && ++p.crashes >= 2) {
+        p.reject(new MathtuneError(ErrorCode.grader, `the grading worker crashed twice on ${label(p)} (${why}); it has no grade`, { hint: HINT_CRASH }));
+        replace(slot, false, null);
+      } else replace(slot, false, p);
       pump();
     };
     // Workers never hold the process open themselves (an idle pool must not block exit); while
     // there is work, a timer does. Toggling worker.ref() before a thread is online proved racy.
     slot.worker.unref();
-    slot.worker.on("error", failed);
-    slot.worker.on("exit", failed);
+    slot.worker.on("error", (err: Error) => {
+      cause = `worker error: ${err.message}`;
+      failed();
+    });
+    slot.worker.on("exit", (code: number) => {
+      cause ??= `worker exited with code ${code}`;
+      failed();
+    });
     return slot;
   };
 
-  const replace = (slot: Slot): void => {
+  /** Terminates a slot's worker and starts a fresh one in its place (holding `retry` for it). */
+  const replace = (slot: Slot, restarted: boolean, retry: Pending | null): void => {
     if (slot.timer) clearTimeout(slot.timer);
     slot.timer = null;
     slot.busy = null;
+    slot.retry = null;
     void slot.worker.terminate();
     const i = slots.indexOf(slot);
-    if (i >= 0 && !closed) slots[i] = spawn();
-    if (closed) return;
+    if (i >= 0 && !closed) slots[i] = spawn(restarted, retry);
   };
 
   const pump = (): void => {
     for (const slot of slots) {
-      if (!slot.ready || slot.busy || queue.length === 0 || closed) continue;
-      const p = queue.shift() as Pending;
+      if (closed || !slot.ready || slot.busy) continue;
+      const p = slot.retry ?? queue.shift();
+      if (p === undefined) continue;
+      slot.retry = null;
       slot.busy = p;
       slot.worker.postMessage({ id: p.id, gold: p.job.gold, pred: p.job.pred, solution: p.job.solution ?? true, options: verifyOptions });
       slot.timer = setTimeout(() => {
         const extracted = (p.job.solution ?? true) ? extractAnswer(p.job.pred) : p.job.pred;
-        replace(slot);
+        replace(slot, false, null);
         p.resolve({ correct: false, reason: "timeout", extracted });
         pump();
       }, timeoutMs);
@@ -151,13 +207,13 @@ export function createGraderPool(options: GraderPoolOptions = {}): GraderPool {
     holdWhileBusy();
   };
 
-  for (let i = 0; i < size; i++) slots.push(spawn());
+  for (let i = 0; i < size; i++) slots.push(spawn(false, null));
   pump();
 
   const submit = (job: GradeJob): Promise<GradeResult> => {
-    if (closed) return Promise.reject(new Error("grader pool is closed"));
-    return new Promise((resolve) => {
-      queue.push({ id: nextId++, job, resolve });
+    if (closed) return Promise.reject(new MathtuneError(ErrorCode.grader, "the grader pool is closed", { hint: "open a new pool with createGraderPool" }));
+    return new Promise((resolve, reject) => {
+      queue.push({ id: nextId++, job, crashes: 0, resolve, reject });
       pump();
     });
   };
@@ -181,11 +237,13 @@ export function createGraderPool(options: GraderPoolOptions = {}): GraderPool {
       );
     },
     close: async () => {
-      closed = true;
-      holdWhileBusy();
-      for (const s of slots) if (s.timer) clearTimeout(s.timer);
-      await Promise.all(slots.map((s) => s.worker.terminate()));
-      for (const p of queue.splice(0)) p.resolve({ correct: false, reason: "timeout", extracted: null });
+      if (closed) {
+        await Promise.all(slots.map((s) => s.worker.terminate()));
+        return;
+      }
+      await shutDown(
+        (p) => new MathtuneError(ErrorCode.grader, `the grader pool was closed before ${label(p)} was graded`, { hint: "close the pool only after its grading promises have settled" }),
+      );
     },
   };
 }
@@ -194,9 +252,10 @@ export function createGraderPool(options: GraderPoolOptions = {}): GraderPool {
  * Grades sampled solutions against their gold answers (`golds[i]` for `samples[i]`) on a pool
  * opened and closed here, and returns each sample with `extracted` and `correct` filled in, plus
  * the grader's verdicts (with their reasons). The one bulk path of `mathtune grade --samples` and
- * the recipe's grading stages.
+ * the recipe's grading stages. Rejects (MathtuneError, code E_GRADER) when a sample could not be
+ * graded: then nothing is returned, so that callers write nothing.
  */
-export async function gradeSamples<S extends { text: string }>(
+export async function gradeSamples<S extends { text: string; problem_id?: string; sample?: number }>(
   samples: readonly S[],
   golds: readonly string[],
   options: GraderPoolOptions = {},
@@ -207,7 +266,12 @@ export async function gradeSamples<S extends { text: string }>(
   let results: GradeResult[];
   try {
     results = await pool.gradeMany(
-      samples.map((s, i) => ({ gold: golds[i], pred: s.text, solution: true })),
+      samples.map((s, i) => ({
+        gold: golds[i],
+        pred: s.text,
+        solution: true,
+        where: s.problem_id !== undefined ? `sample ${s.sample ?? "?"} of problem ${JSON.stringify(s.problem_id)}` : `sample ${i + 1}`,
+      })),
       onProgress,
     );
   } finally {

@@ -4,8 +4,8 @@
  * and a deadline (reason "timeout" when either runs out).
  */
 import { Budget, BudgetExceeded, DEFAULT_DEADLINE_MS, DEFAULT_MAX_STEPS, MAX_ANSWER_CHARS, Unparsable } from "./budget.js";
-import { Comparer } from "./compare.js";
-import { extractAnswer, lastBoxed, stripDelimiters } from "./extract.js";
+import { Comparer, freeVars, isSetAnswer } from "./compare.js";
+import { boxedList, extractAnswer, lastBoxed, lastLineAnswer, stripDelimiters } from "./extract.js";
 import { cleanAnswer, numberWord } from "./normalize.js";
 import { nodeKey, parseAnswer, type Node } from "./parse.js";
 
@@ -34,8 +34,10 @@ export interface VerifyOptions {
   fallbackLastNumber?: boolean;
   /**
    * Accept a decimal of 15 or more significant digits (a program's floating-point print-out,
-   * `0.0833333333333333` for 1/12) when it agrees with an exact value to double precision.
-   * Defaults to true. Shorter (rounded) decimals are never equal to a value they do not equal.
+   * `0.0833333333333333` for 1/12) when it agrees with a value to double precision, and a decimal
+   * of 6 or more significant digits that is an exact rational value rounded or truncated to its
+   * last digit (`0.333333` for 1/3; docs/grader.md, "Exactness and tolerance"). Defaults to true.
+   * Shorter decimals are never equal to a value they do not equal.
    */
   floatPrintouts?: boolean;
 }
@@ -50,7 +52,7 @@ export function budgetFor(options: VerifyOptions): Budget {
   return new Budget(ok(options.maxSteps) ? options.maxSteps : DEFAULT_MAX_STEPS, ok(options.deadlineMs) ? options.deadlineMs : DEFAULT_DEADLINE_MS);
 }
 
-/** Removes answer wrappers: a box, math delimiters, trailing punctuation, stray dollar signs. */
+/** Removes answer wrappers: the last box, math delimiters, trailing punctuation. */
 export function unwrapAnswer(s: string): string {
   let t = s.trim();
   if (/\\(?:boxed|fbox)/.test(t)) {
@@ -68,11 +70,62 @@ function isProse(s: string): boolean {
   return words.length >= 6;
 }
 
-/** The answer a gold string stands for: its box, or the final answer of a reference solution. */
-function goldAnswer(gold: string): string {
-  if (/\\(?:boxed|fbox)/.test(gold)) return unwrapAnswer(gold);
-  if (isProse(gold)) return extractAnswer(gold, { fallbackLastNumber: true }) ?? gold;
-  return unwrapAnswer(gold);
+const MATH_SPAN = /\$\$[\s\S]*?\$\$|\$[^$]*\$|\\\([\s\S]*?\\\)/g;
+const TEXT_GROUP = /\\(?:text\w*|mbox|mathrm)\s*\{([^{}]*)\}/g;
+
+/**
+ * The words of a text answer and whether it has math besides: words are the letter runs (2+
+ * letters) outside math spans and inside `\text{...}` anywhere; math is a math span, or something
+ * other than text groups beside a `\text{...}` (`\text{odd } n`).
+ */
+function textParts(s: string): { words: string[]; math: boolean } {
+  const spans = s.match(MATH_SPAN) ?? [];
+  const outside = s.replace(MATH_SPAN, (m) => ` ${[...m.matchAll(TEXT_GROUP)].map((t) => t[1]).join(" ")} `);
+  const words = outside.replace(TEXT_GROUP, " $1 ").replace(/\\[A-Za-z]+/g, " ").toLowerCase().match(/[a-z]{2,}/g) ?? [];
+  const rest = /\\(?:text\w*|mbox|mathrm)\s*\{/.test(s) && /[^\s{}.,;:]/.test(s.replace(TEXT_GROUP, " "));
+  return { words, math: spans.some((m) => /[^\s$]/.test(m.replace(/^\\\(|\\\)$/g, ""))) || rest };
+}
+
+/**
+ * Whether an answer is text with math (`odd $n$`, `\text{odd } n`, `$f(x) = ax$ for some $a > 0$`):
+ * one line with words and math, no answer phrase and no sentence break. Such a gold is compared
+ * whole, never by its last math span, and a solution's last line may be read against it.
+ */
+export function isTextAnswer(s: string): boolean {
+  if (!s.includes("$") && !s.includes("\\(") && !s.includes("\\text") && !s.includes("\\m")) return false;
+  const t = s.trim();
+  if (t.length > 1000 || /\n/.test(t) || /\banswer\b/i.test(t) || /[.!?]\s+[A-Z]/.test(t)) return false;
+  const { words, math } = textParts(t);
+  return math && words.length > 0;
+}
+
+/**
+ * Words that make a one-sentence text a (short) reference solution, "... its area is $6$", rather
+ * than a text answer, "$f(x) = ax$ for some constant $a > 0$".
+ */
+const SOLUTION_WORDS = /^(?:is|are|was|were|equals?|gives?|gets?|find|found|we|so|thus|therefore|hence|since|because)$/;
+
+/**
+ * The answer a gold string stands for: its last box (with the boxes before it when they form a
+ * list: the reference's author boxed several answers), or the final answer of a reference
+ * solution. A long text answer with inline math that does not state a value ("is", "we find",
+ * "so" ...) is an answer, not a solution, and is kept whole; its extracted answer is a second
+ * reading only when it is a constant (the sentence then gives a value, "... area $3 \cdot 2 = 6$
+ * square units"), never a variable or an expression cut out of it (`x` of "for all real $x$").
+ */
+function goldAnswers(gold: string, budget: Budget): string[] {
+  if (/\\(?:boxed|fbox)/.test(gold)) return [boxedList(gold)?.list ?? unwrapAnswer(gold)];
+  if (!isProse(gold)) return [unwrapAnswer(gold)];
+  const extracted = extractAnswer(gold, { fallbackLastNumber: true }) ?? gold;
+  if (!isTextAnswer(gold) || textParts(gold).words.some((w) => SOLUTION_WORDS.test(w))) return [extracted];
+  const n = parseOrNull(prepareClean(extracted), budget);
+  return n !== null && freeVars(n).size === 0 ? [unwrapAnswer(gold), extracted] : [unwrapAnswer(gold)];
+}
+
+/** Whether a gold answer is a list (set) of several answers, against which a list of boxes is read. */
+function isListGold(g: string, budget: Budget): boolean {
+  const n = parseOrNull(prepareClean(g), budget);
+  return n !== null && isSetAnswer(n);
 }
 
 /** A loose string key: no spaces, braces or case; for answers that cannot be parsed. */
@@ -168,14 +221,41 @@ function compareAnswers(g: string, p: string, budget: Budget, options: VerifyOpt
   return { correct: false, reason: "not-equal" };
 }
 
-function guarded(run: (budget: Budget) => VerifyResult, options: VerifyOptions): VerifyResult {
-  try {
-    return run(budgetFor(options));
-  } catch (err) {
-    if (err instanceof BudgetExceeded) return { correct: false, reason: "timeout" };
-    if (err instanceof RangeError) return { correct: false, reason: "timeout" }; // stack or size overflow
-    return { correct: false, reason: "unparsable" };
+/** The verdict of a call that threw: a budget (or the stack) ran out, or the input broke the grader. */
+function failure(err: unknown): VerifyResult {
+  if (err instanceof BudgetExceeded) return { correct: false, reason: "timeout" };
+  if (err instanceof RangeError) return { correct: false, reason: "timeout" }; // stack or size overflow
+  return { correct: false, reason: "unparsable" };
+}
+
+/**
+ * Compares a prediction with a gold answer: first as extracted (`pred`, the last box's content or
+ * the answer extraction found), then, when that is not equal, as the two other readings a gold can
+ * call for: the list of boxes ending with the last box when the gold is a list of several answers,
+ * and the last line of the solution as a text answer when the gold is text with inline math (its
+ * words must then be the gold's). Returns the verdict and the reading it was reached on.
+ */
+function compareReadings(gold: string, pred: string, text: string, budget: Budget, options: VerifyOptions): GradeResult {
+  const [g, ...other] = goldAnswers(gold, budget);
+  const first = compareAnswers(g, unwrapAnswer(pred), budget, options);
+  if (first.correct) return { ...first, extracted: pred };
+  for (const o of other) {
+    const r = compareAnswers(o, unwrapAnswer(pred), budget, options);
+    if (r.correct) return { ...r, extracted: pred };
   }
+  const boxes = text.includes("\\boxed") || text.includes("\\fbox") ? boxedList(text) : null;
+  if (boxes !== null && boxes.last === stripDelimiters(unwrapAnswer(pred)) && isListGold(g, budget)) {
+    const r = compareAnswers(g, boxes.list, budget, options);
+    if (r.correct) return { ...r, extracted: boxes.list };
+  }
+  if (isTextAnswer(g)) {
+    const line = lastLineAnswer(text);
+    if (line !== null && line !== pred && textParts(line).words.join(" ") === textParts(g).words.join(" ")) {
+      const r = compareAnswers(g, line, budget, options);
+      if (r.correct) return { ...r, extracted: line };
+    }
+  }
+  return { ...first, extracted: pred };
 }
 
 /**
@@ -185,7 +265,12 @@ function guarded(run: (budget: Budget) => VerifyResult, options: VerifyOptions):
  */
 export function verify(gold: string, pred: string, options: VerifyOptions = {}): VerifyResult {
   if (typeof gold !== "string" || typeof pred !== "string") return { correct: false, reason: "unparsable" };
-  return guarded((budget) => compareAnswers(goldAnswer(gold), unwrapAnswer(pred), budget, options), options);
+  try {
+    const r = compareReadings(gold, pred, pred, budgetFor(options), options);
+    return { correct: r.correct, reason: r.reason };
+  } catch (err) {
+    return failure(err);
+  }
 }
 
 /**
@@ -194,18 +279,29 @@ export function verify(gold: string, pred: string, options: VerifyOptions = {}):
  */
 export function equivalent(a: string, b: string, options: VerifyOptions = {}): boolean {
   if (typeof a !== "string" || typeof b !== "string") return false;
-  return guarded((budget) => {
+  try {
+    const budget = budgetFor(options);
     const ua = unwrapAnswer(a);
     const ub = unwrapAnswer(b);
-    const r1 = compareAnswers(ua, ub, budget, options);
-    return r1.correct ? r1 : compareAnswers(ub, ua, budget, options);
-  }, options).correct;
+    return compareAnswers(ua, ub, budget, options).correct || compareAnswers(ub, ua, budget, options).correct;
+  } catch {
+    return false;
+  }
 }
 
-/** Extracts the final answer of a solution text and verifies it against `gold`. */
+/**
+ * Extracts the final answer of a solution text and verifies it against `gold`. When the extracted
+ * answer is not equal, the readings a gold calls for are tried too (a list of boxes against a list
+ * gold, the last line against a text gold with inline math; see docs/grader.md), and `extracted`
+ * is the reading the verdict was reached on. One budget bounds the whole call.
+ */
 export function gradeSolution(gold: string, solution: string, options: VerifyOptions = {}): GradeResult {
   if (typeof gold !== "string" || typeof solution !== "string") return { correct: false, reason: "unparsable", extracted: null };
   const extracted = extractAnswer(solution, { fallbackLastNumber: options.fallbackLastNumber ?? true });
   if (extracted === null) return { correct: false, reason: "unparsable", extracted };
-  return { ...verify(gold, extracted, options), extracted };
+  try {
+    return compareReadings(gold, extracted, solution, budgetFor(options), options);
+  } catch (err) {
+    return { ...failure(err), extracted };
+  }
 }

@@ -36,6 +36,11 @@ export interface Regrader {
   extract(text: string): string | null;
   /** Whether `pred` is a correct answer for `gold`. */
   verify(gold: string, pred: string): boolean;
+  /**
+   * Extracts and verifies in one step, when the grader reads a solution by what the gold calls for
+   * (so that re-grading agrees with `mathtune grade`); used instead of extract + verify when given.
+   */
+  grade?(gold: string, text: string): { answer: string | null; correct: boolean };
 }
 
 /** Options of {@link groupSamples}. */
@@ -113,7 +118,9 @@ export function groupSamples(samples: readonly LocatedSample[], options: GroupOp
         if (!meta) {
           throw inputError(ls.file, ls.line, `cannot re-grade problem "${id}": no gold answer`, "pass --problems PROBLEMS.jsonl, or --correct-from-file to trust the samples' own grades");
         }
-        const answer = options.keepExtracted && s.extracted !== undefined ? s.extracted : options.regrade.extract(s.text);
+        const keep = options.keepExtracted && s.extracted !== undefined;
+        if (!keep && options.regrade.grade) return options.regrade.grade(meta.answer, s.text);
+        const answer = keep ? (s.extracted as string | null) : options.regrade.extract(s.text);
         return { answer, correct: answer !== null && answer.trim() !== "" && options.regrade.verify(meta.answer, answer) };
       }
       if (s.correct === undefined) {

@@ -60,3 +60,73 @@ test("grade reports file:line: field for a bad record and writes nothing", () =>
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+const KILL_HOOK = fileURLToPath(new URL("./kill-workers.ts", import.meta.url));
+
+/** The CLI with worker threads killed during grading (see kill-workers.ts). */
+function runKilling(mode: "first" | "all", args: string[]): { code: number; out: string; err: string } {
+  const res = spawnSync(process.execPath, ["--import", "tsx", "--import", KILL_HOOK, ENTRY, ...args], {
+    encoding: "utf8",
+    timeout: 60_000,
+    env: { ...process.env, MATHTUNE_TEST_KILL_WORKERS: mode },
+  });
+  return { code: res.status ?? -1, out: res.stdout, err: res.stderr };
+}
+
+// Line 4 takes the whole 250 ms budget of a grading call (a 100-element set of expressions), so a
+// worker killed 120 ms after it loaded dies while grading it.
+const SLOW_PAIR = {
+  gold: Array.from({ length: 100 }, (_, k) => `x^{${k}}+${k}y`).join(","),
+  pred: Array.from({ length: 100 }, (_, k) => `x^{${99 - k}}+${99 - k}y`).join(","),
+};
+const PAIRS = [
+  { gold: "1", pred: "The answer is $\\boxed{1}$." },
+  { gold: "2", pred: "The answer is $\\boxed{3}$." },
+  { gold: "\\frac12", pred: "so $0.5$" },
+  SLOW_PAIR,
+  { gold: "4", pred: "\\boxed{4}" },
+  { gold: "5", pred: "\\boxed{6}" },
+];
+
+test("grade --input: a worker killed mid-file is replaced, and the file is graded as without the kill", () => {
+  const dir = mkdtempSync(join(tmpdir(), "mathtune-grade-"));
+  try {
+    const input = join(dir, "in.jsonl");
+    writeFileSync(input, PAIRS.map((r) => JSON.stringify(r)).join("\n") + "\n");
+    const plain = run(["grade", "--input", input, "--output", join(dir, "plain.jsonl"), "--workers", "1"]);
+    assert.equal(plain.code, 0, plain.err);
+    const killed = runKilling("first", ["grade", "--input", input, "--output", join(dir, "killed.jsonl"), "--workers", "1"]);
+    assert.equal(killed.code, 0, killed.err);
+    assert.equal(readFileSync(join(dir, "killed.jsonl"), "utf8"), readFileSync(join(dir, "plain.jsonl"), "utf8"));
+    assert.match(killed.err, /graded 6 pairs .* correct 3 \(50\.0%\), not-equal 2, unparsable 0, timeout 1/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("grade: a job whose worker is killed twice fails the command, names the line and writes nothing", () => {
+  const dir = mkdtempSync(join(tmpdir(), "mathtune-grade-"));
+  try {
+    const input = join(dir, "in.jsonl");
+    const output = join(dir, "out.jsonl");
+    writeFileSync(input, PAIRS.map((r) => JSON.stringify(r)).join("\n") + "\n");
+    const r = runKilling("all", ["grade", "--input", input, "--output", output, "--workers", "1"]);
+    assert.equal(r.code, 1, r.err);
+    assert.match(r.err, /error: the grading worker crashed twice on .*in\.jsonl:4 \(worker exited with code 1\); it has no grade/);
+    assert.match(r.err, /hint: a crash is not a wrong answer/);
+    assert.equal(existsSync(output), false);
+
+    // The samples form: the earlier output stays as it was.
+    const problems = join(dir, "problems.jsonl");
+    const samples = join(dir, "samples.jsonl");
+    writeFileSync(problems, PAIRS.map((p, k) => JSON.stringify({ id: `p${k}`, problem: "?", answer: p.gold })).join("\n") + "\n");
+    writeFileSync(samples, PAIRS.map((p, k) => JSON.stringify({ problem_id: `p${k}`, sample: 0, text: p.pred })).join("\n") + "\n");
+    writeFileSync(output, "previous\n");
+    const s = runKilling("all", ["grade", "--samples", samples, "--problems", problems, "--out", output, "--workers", "1"]);
+    assert.equal(s.code, 1, s.err);
+    assert.match(s.err, /error: the grading worker crashed twice on sample 0 of problem "p3"/);
+    assert.equal(readFileSync(output, "utf8"), "previous\n");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,6 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import type { Worker } from "node:worker_threads";
 import { createGraderPool, gradeSolution } from "../../src/grade/index.js";
+import { MathtuneError } from "../../src/errors.js";
 
 test("grader pool grades many jobs in input order, like the synchronous API", async () => {
   const pool = createGraderPool({ workers: 2, timeoutMs: 10_000 });
@@ -50,4 +52,104 @@ test("grader pool: invalid worker count and time limit fall back to the defaults
   } finally {
     await pool.close();
   }
+});
+
+/**
+ * Calls `onStart(worker, k)` for each worker thread this process starts from now on (k counts from
+ * 0), until the returned function is called. Node announces every new thread with a "worker" event
+ * before the pool attaches its own listeners.
+ */
+function watchWorkers(onStart: (w: Worker, k: number) => void): () => void {
+  let k = 0;
+  const on = (w: Worker): void => onStart(w, k++);
+  process.on("worker", on);
+  return () => process.off("worker", on);
+}
+
+/** Terminates `w` a moment after it has loaded, while it grades a slow job. */
+function killSoonAfterReady(w: Worker): void {
+  w.on("message", (m: { ready?: boolean }) => {
+    if (m.ready) setTimeout(() => void w.terminate(), 150);
+  });
+}
+
+// A job that takes about two seconds with the in-worker budgets lifted (10,000 probed comparisons
+// of a 100-element set): a worker killed 150 ms after it loaded dies while grading it.
+const SLOW = {
+  gold: Array.from({ length: 100 }, (_, k) => `x^{${k}}+${k}y`).join(","),
+  pred: Array.from({ length: 100 }, (_, k) => `x^{${99 - k}}+${99 - k}y`).join(","),
+  solution: false,
+};
+const LIFTED = { deadlineMs: 1e9, maxSteps: 1e15 };
+const JOBS = Array.from({ length: 12 }, (_, k) => ({ gold: `${k}`, pred: `so the answer is $\\boxed{${k % 3 === 0 ? k + 1 : k}}$` }));
+const WANT = JOBS.map((_, k) => k % 3 !== 0);
+
+test("grader pool: a worker killed in the middle of a batch is replaced and its job graded on a fresh worker", async () => {
+  const stop = watchWorkers((w, k) => {
+    if (k === 0) killSoonAfterReady(w);
+  });
+  const pool = createGraderPool({ workers: 1, timeoutMs: 60_000, verifyOptions: LIFTED });
+  try {
+    const got = await pool.gradeMany([SLOW, ...JOBS]);
+    assert.deepEqual(
+      got.map((r) => r.correct),
+      [true, ...WANT],
+    );
+    assert.ok(got.every((r) => r.reason === "equal" || r.reason === "not-equal"));
+  } finally {
+    stop();
+    await pool.close();
+  }
+});
+
+test("grader pool: a job whose worker is killed twice is an error (E_GRADER), never a grade", async () => {
+  // Every worker is killed while it grades the slow fourth job: first the one it started on, then
+  // the fresh worker it is retried on.
+  const stop = watchWorkers(killSoonAfterReady);
+  const pool = createGraderPool({ workers: 1, timeoutMs: 60_000, verifyOptions: LIFTED });
+  const jobs = [...JOBS.slice(0, 3), SLOW, ...JOBS.slice(3)].map((j, k) => ({ ...j, where: `pairs.jsonl:${k + 1}` }));
+  try {
+    await assert.rejects(pool.gradeMany(jobs), (err: unknown) => {
+      assert.ok(err instanceof MathtuneError);
+      assert.equal(err.code, "E_GRADER");
+      assert.match(err.message, /crashed twice on pairs\.jsonl:4 \(worker exited with code 1\)/);
+      assert.match(err.hint ?? "", /not a wrong answer/);
+      return true;
+    });
+  } finally {
+    stop();
+    await pool.close();
+  }
+});
+
+test("grader pool: workers that cannot start are retried once, then every job is an error", async () => {
+  // The first worker dies before it has loaded; its replacement starts and grades.
+  let stop = watchWorkers((w, k) => {
+    if (k === 0) void w.terminate();
+  });
+  let pool = createGraderPool({ workers: 1, timeoutMs: 10_000 });
+  try {
+    assert.deepEqual(await pool.verify("1/2", "0.5"), { correct: true, reason: "equal" });
+  } finally {
+    stop();
+    await pool.close();
+  }
+  // No worker can start: the jobs are rejected, not graded "unparsable".
+  stop = watchWorkers((w) => void w.terminate());
+  pool = createGraderPool({ workers: 2, timeoutMs: 10_000 });
+  try {
+    await assert.rejects(pool.gradeMany(JOBS), (err: unknown) => err instanceof MathtuneError && err.code === "E_GRADER" && /cannot start/.test(err.message));
+    await assert.rejects(pool.verify("1", "1"), /closed/);
+  } finally {
+    stop();
+    await pool.close();
+  }
+});
+
+test("grader pool: close() rejects the jobs still pending instead of grading them", async () => {
+  const pool = createGraderPool({ workers: 1, timeoutMs: 10_000 });
+  const pending = assert.rejects(pool.gradeMany(JOBS), (err: unknown) => err instanceof MathtuneError && err.code === "E_GRADER" && /closed before job \d+ was graded/.test(err.message));
+  await pool.close();
+  await pending;
+  await assert.rejects(pool.gradeSolution("1", "1"), /grader pool is closed/);
 });

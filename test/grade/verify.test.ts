@@ -36,7 +36,8 @@ const TABLES: Record<string, Row[]> = {
     ["\\frac{1}{3}", "0.\\overline{3}", true],
     ["\\frac{38}{45}", "0.8\\overline{4}", true],
     ["\\frac{1}{12}", "0.0833333333333333", true], // a float rendering (15+ digits) is read as a float
-    ["\\frac{14}{3}", "4.666667", false], // a rounded decimal is not the exact value
+    ["\\frac{14}{3}", "4.666667", true], // 7 significant digits, the exact value rounded
+    ["\\frac{14}{3}", "4.6667", false], // too few digits to stand for the exact value
     ["\\pi", "3.14", false],
     ["1.5 \\times 10^{3}", "1500", true],
     ["1500", "1.5e3", true],
@@ -217,6 +218,143 @@ const TABLES: Record<string, Row[]> = {
     ["d", "\\text{E}", false],
     ["\\text{4:30 p.m.}", "4:30 \\text{ p.m.}", true],
     ["\\text{odd}", "odd", true],
+  ],
+  // The rows below come from an issue that compared the grader with the test suites of eleven
+  // other graders; each table holds varied cases of one kind, and cases that must stay not equal.
+  last_box: [
+    ["42", "\\boxed{10} and then \\boxed{42}", true], // the last box is the answer
+    ["10", "\\boxed{10} and then \\boxed{42}", false],
+    ["42", "\\boxed{9} ".repeat(400) + "\\boxed{42}", true],
+    ["9", "\\boxed{9} ".repeat(400) + "\\boxed{42}", false],
+    ["42", "\\boxed{10}, \\boxed{42}", true],
+    ["7", "\\boxed{3}; \\boxed{5}; \\boxed{7}", true],
+    ["5", "\\fbox{3} or rather \\fbox{5}", true],
+    ["3", "\\fbox{3} or rather \\fbox{5}", false],
+    ["\\frac{1}{2}", "first \\boxed{\\frac13}, which is wrong, then \\boxed{\\frac12} as computed above", true],
+    ["x^2", "$\\boxed{x^2+1}$ and then $\\boxed{x^2}$.", true],
+    ["2", "\\boxed{1}\\boxed{2}", true],
+    ["1, 2", "\\boxed{1, 2}", true], // a list inside one box
+    ["2", "\\boxed{1, 2}", false],
+    ["(6, 2)", "$\\boxed{(2, 2)} \\quad \\text{and} \\quad \\boxed{(6, 2)}$", true],
+    // A gold that is itself a list reads a list of boxes as a list (Math-Verify's convention).
+    ["\\{1,2,3\\}", "\\boxed{1} and \\boxed{2} and \\boxed{3}", true],
+    ["10, 42", "\\boxed{10}, \\boxed{42}", true],
+    ["1 \\pm \\sqrt{2}", "\\boxed{1+\\sqrt2} and \\boxed{1-\\sqrt2}", true],
+    ["1, 2", "\\boxed{1} and \\boxed{3}", false],
+    ["1, 2", "\\boxed{1} and \\boxed{2} and \\boxed{3}", false],
+  ],
+  text_with_inline_math: [
+    ["odd $n$", "odd $n$", true],
+    ["odd $n$", "\\text{odd } n", true],
+    ["odd $n$", "\\text{even } n", false],
+    ["odd $n$", "n", false],
+    ["$f(x) = ax$ for some constant $a > 0$ and all real numbers $x$", "$f(x) = ax$ for some constant $a > 0$ and all real numbers $x$", true], // a long text answer is not prose
+    ["$f(x) = ax$ for some constant $a > 0$ and all real numbers $x$", "$f(x)=ax$ for some constant $a>0$ and all real numbers $x$", true],
+    ["$f(x) = ax$ for some constant $a > 0$ and all real numbers $x$", "x", false],
+    ["$f(x) = ax$ for some constant $a > 0$ and all real numbers $x$", "$f(x) = ax$ for some constant $a < 0$ and all real numbers $x$", false],
+    // A one-sentence reference solution that states a value still gives that value.
+    ["Since the triangle has legs 3 and 4, its area is $\\frac{1}{2}\\cdot 3\\cdot 4 = 6$.", "6", true],
+    ["The triangle with legs 3 and 4 has the area $\\frac{1}{2}\\cdot 3\\cdot 4 = 6$ square units.", "6", true],
+    ["The triangle with legs 3 and 4 has the area $\\frac{1}{2}\\cdot 3\\cdot 4 = 6$ square units.", "7", false],
+  ],
+  python_power: [
+    ["\\sqrt[4]{2}", "2**(1/4)", true],
+    ["8", "2**3", true],
+    ["9", "2**3", false],
+    ["32", "2**3*4", true], // binds tighter than *
+    ["512", "2**3**2", true], // right-associative
+    ["64", "2**3**2", false],
+    ["\\frac{1}{2}", "2**-1", true], // a signed exponent
+    ["\\frac{1}{9}", "3**(-2)", true],
+    ["-4", "-2**2", true], // binds tighter than a unary minus
+    ["4", "(-2)**2", true],
+    ["\\frac{1}{8}", "(1/2)**3", true],
+    ["\\sqrt[3]{4}", "2**(2/3)", true],
+    ["2^{1/3}", "2**(1/4)", false],
+    ["x^2+2x+1", "x**2 + 2*x + 1", true],
+    ["2^{x+1}", "2**(x+1)", true],
+    ["2^{x}+1", "2**(x+1)", false],
+  ],
+  mixed_numbers: [
+    ["\\frac{3}{2}", "1 1/2", true], // an integer, a space, a proper fraction
+    ["\\frac{11}{4}", "2 3/4", true],
+    ["-\\frac{3}{2}", "-1 1/2", true],
+    ["1.5", "1 1/2", true],
+    ["\\frac{11}{8}", "1 3/8", true],
+    ["\\frac{23}{4}", "5 3/4 \\text{ cups}", true],
+    ["(\\frac32, \\frac{11}{4})", "(1 1/2, 2 3/4)", true],
+    ["\\frac{3}{2}", "1\\frac12", true], // TeX's one-digit arguments, then a mixed number
+    ["\\frac{7}{2}", "3 \\frac{1}{2}", true],
+    ["-\\frac{7}{2}", "-3\\frac{1}{2}", true],
+    ["\\frac{1}{2}", "1 1/2", false],
+    ["\\frac{3}{8}", "1 3/8", false],
+    ["\\frac{5}{2}", "2 \\frac{1}{4}", false],
+  ],
+  long_decimals: [
+    // A decimal of 6+ significant digits equals an exact rational it rounds or truncates to.
+    ["\\frac{1}{432}", "2.314814814815\\times10^{-3}", true],
+    ["\\frac{1}{432}", "2.31481e-3", true],
+    ["\\frac{1}{432}", "0.00231481", true],
+    ["-\\frac{1}{432}", "-2.314814814815 \\times 10^{-3}", true],
+    ["1/3", "0.333333333333", true],
+    ["\\frac13", "0.333333", true],
+    ["\\frac23", "0.666667", true], // rounded
+    ["\\frac23", "0.666666", true], // truncated
+    ["-\\frac{35}{9}", "-3.888889", true],
+    ["\\frac{100}{3}", "33.3333", true],
+    ["\\frac{1}{3}", "33.3333\\%", true],
+    ["\\frac{22}{7}", "3.142857", true],
+    ["(\\frac13, \\frac23)", "(0.333333, 0.666667)", true],
+    ["\\{\\frac13, \\frac23\\}", "\\{0.666667, 0.333333\\}", true],
+    ["\\frac13", "0.33333", false], // 5 significant digits: too few
+    ["\\frac{1}{432}", "0.0023148", false],
+    ["\\frac{1}{432}", "2.3148e-3", false],
+    ["\\frac13", "0.333334", false], // neither rounded nor truncated
+    ["\\frac23", "0.666668", false],
+    ["-\\frac{35}{9}", "3.888889", false],
+    ["3", "2.99999999", false],
+    ["0.333333", "0.3333333", false], // two decimals are compared exactly
+    ["\\sqrt{2}", "1.41421356", false], // irrational: only a double-precision print-out
+    ["\\pi", "3.142857", false],
+  ],
+  reversed_equations: [
+    ["2=x", "2", true],
+    ["2 = y", "2", true],
+    ["\\frac12 = y", "0.5", true],
+    ["2", "2 = x", true],
+    ["-3 = a_1", "-3", true],
+    ["(1,2) = (a,b)", "(1,2)", true],
+    ["2=x", "x=2", true],
+    ["2=x", "3", false],
+    ["2=x", "y=2", false], // the name is part of the answer
+    ["7 = 11a+c", "7", false], // not an assignment
+  ],
+  percent_words: [
+    ["0.005", "\\frac{1}{2}\\text{ percent}", true],
+    ["0.005", "\\frac{1}{2}\\%", true],
+    ["0.005", "\\frac12 percent", true],
+    ["\\frac{1}{2}\\%", "0.005", true],
+    ["0.335", "33.5 percent", true],
+    ["0.125", "12\\frac{1}{2}\\text{ percent}", true],
+    ["\\frac{1}{3}", "33\\frac{1}{3}\\%", true],
+    ["25\\%", "25\\mbox{ percent}", true],
+    ["0.0025", "\\frac{1}{4}\\text{ per cent}", true],
+    ["0.05", "\\frac{1}{2}\\text{ percent}", false],
+    ["20\\%", "\\frac14", false],
+  ],
+  several_solutions: [
+    ["p=5,q=2 and p=7,q=2", "p=5,q=2;p=7,q=2", true],
+    ["p=5,q=2;p=7,q=2", "p=5,q=2 and p=7,q=2", true],
+    ["p=5,q=2;p=7,q=2", "p=5, q=2 \\text{ and } p=7, q=2", true],
+    ["p=5,q=2;p=7,q=2", "p=7,q=2 or p=5,q=2", true],
+    ["(5,2),(7,2)", "p=5,q=2 and p=7,q=2", true],
+    ["a=1,b=2,c=3;a=4,b=5,c=6", "a=4, b=5, c=6 and a=1, b=2, c=3", true],
+    ["x=1,y=2;x=3,y=4", "y=2, x=1 and y=4, x=3", true],
+    ["p=5,q=2;p=7,q=2", "(p,q)=(5,2) \\text{ or } (p,q)=(7,2)", true],
+    ["p=5,q=2;p=7,q=2", "p=5,q=2 and p=7,q=3", false],
+    ["p=5,q=2;p=7,q=2", "p=5,q=2", false],
+    ["x=1,y=2;x=3,y=4", "x=1,y=4 and x=3,y=2", false],
+    ["1, 2, 3, 4", "x=1, y=2 and x=3, y=4", false],
   ],
 };
 

@@ -168,3 +168,27 @@ test("groupSamples re-grades with the given grader and gold answers", () => {
   assert.deepEqual(kept.problems[0].correct, [false, false]);
   assert.throws(() => groupSamples(located(samples), { regrade }), /no gold answer/);
 });
+
+test("groupSamples re-grades with the project's grader as mathtune grade does", async () => {
+  const { graderRegrader } = await import("../../src/cli/eval.js");
+  const { gradeSolution } = await import("../../src/grade/index.js");
+  // Golds that call for another reading of the solution: a list gold against a list of boxes, a
+  // text gold with inline math against the last line.
+  const cases: Array<[string, string]> = [
+    ["1, -2", "The roots are $\\boxed{1}$ and $\\boxed{-2}$."],
+    ["odd $n$", "We check both parities.\n\nTherefore, odd $n$."],
+    ["42", "\\boxed{10} and then \\boxed{42}"],
+    ["7", "The answer is 8."],
+  ];
+  const samples: Sample[] = cases.map(([, text], k) => ({ problem_id: `p${k}`, sample: 0, text }));
+  const problems = new Map(cases.map(([gold], k) => [`p${k}`, { id: `p${k}`, problem: "?", answer: gold }]));
+  const g = groupSamples(located(samples), { problems, regrade: graderRegrader() });
+  assert.deepEqual(
+    g.problems.map((p) => p.correct[0]),
+    [true, true, true, false],
+  );
+  assert.deepEqual(
+    g.problems.map((p) => p.answers[0]),
+    cases.map(([gold, text]) => gradeSolution(gold, text).extracted),
+  );
+});
