@@ -72,6 +72,9 @@ export function topKMembers(samples: readonly Sample[], k: number, eq: AnswerEqu
   return out;
 }
 
+/** Problems whose candidates are scored at the same time. */
+const PROBLEMS_IN_FLIGHT = 4;
+
 /** Scores samples into `out`; see the file comment. */
 export async function runScoring(o: ScoringRunOptions): Promise<ScoringRunResult> {
   const t0 = performance.now();
@@ -96,33 +99,48 @@ export async function runScoring(o: ScoringRunOptions): Promise<ScoringRunResult
   const result: ScoringRunResult = { problems: 0, skippedProblems: byProblem.size - todo.length, calls: 0, candidates: 0, tooLong: 0, seconds: 0 };
   const positive = evaluatorLabelText(true, words);
   const negative = evaluatorLabelText(false, words);
-  try {
-    for (const id of todo) {
-      const problem = o.problems.get(id)!;
-      const samples = byProblem.get(id)!.map((l) => l.sample);
-      const chosen = topK > 0 ? topKMembers(samples, topK, eq) : new Set(samples.map((_, i) => i));
-      const scores = await Promise.all(
-        samples.map(async (s, i) => {
-          if (!chosen.has(i)) return undefined;
-          if (o.likelihood) {
-            const prompt = generatorPrompt(problem.problem, o.likelihood.promptTemplate === undefined ? {} : { template: o.likelihood.promptTemplate });
-            if (o.fits && !o.fits(prompt + s.text)) {
-              result.tooLong++;
-              return undefined;
-            }
-            result.calls++;
-            const r = await o.scorer.continuationLogprobs(prompt, s.text);
-            return Math.exp(o.likelihood.per === "token" ? r.total / Math.max(1, r.logprobs.length) : r.total);
-          }
-          const prompt = evaluatorPrompt(problem.problem, s.text, o.template === undefined ? {} : { template: o.template });
-          if (o.fits && !o.fits(prompt)) {
+  const scoreProblem = async (id: string): Promise<{ samples: Sample[]; scores: Array<number | undefined> }> => {
+    const problem = o.problems.get(id)!;
+    const samples = byProblem.get(id)!.map((l) => l.sample);
+    const chosen = topK > 0 ? topKMembers(samples, topK, eq) : new Set(samples.map((_, i) => i));
+    const scores = await Promise.all(
+      samples.map(async (s, i) => {
+        if (!chosen.has(i)) return undefined;
+        if (o.likelihood) {
+          const prompt = generatorPrompt(problem.problem, o.likelihood.promptTemplate === undefined ? {} : { template: o.likelihood.promptTemplate });
+          if (o.fits && !o.fits(prompt + s.text)) {
             result.tooLong++;
             return undefined;
           }
           result.calls++;
-          return (await evaluatorScore(o.scorer, prompt, { positive, negative })).score;
-        }),
-      );
+          const r = await o.scorer.continuationLogprobs(prompt, s.text);
+          return Math.exp(o.likelihood.per === "token" ? r.total / Math.max(1, r.logprobs.length) : r.total);
+        }
+        const prompt = evaluatorPrompt(problem.problem, s.text, o.template === undefined ? {} : { template: o.template });
+        if (o.fits && !o.fits(prompt)) {
+          result.tooLong++;
+          return undefined;
+        }
+        result.calls++;
+        return (await evaluatorScore(o.scorer, prompt, { positive, negative })).score;
+      }),
+    );
+    return { samples, scores };
+  };
+  // A few problems in flight at once, so the scorer's sequences stay busy across the end of one
+  // problem and the start of the next; lines are still appended problem by problem, in order.
+  const inFlight: Array<Promise<{ samples: Sample[]; scores: Array<number | undefined> }>> = [];
+  let next = 0;
+  const startNext = (): void => {
+    const p = scoreProblem(todo[next++]);
+    // Awaited in order below; a failure is rethrown there (this only keeps it from being unhandled meanwhile).
+    p.catch(() => undefined);
+    inFlight.push(p);
+  };
+  try {
+    while (next < todo.length && inFlight.length < PROBLEMS_IN_FLIGHT) startNext();
+    while (inFlight.length > 0) {
+      const { samples, scores } = await inFlight.shift()!;
       result.candidates += samples.length;
       appendJsonl(
         o.out,
@@ -133,6 +151,7 @@ export async function runScoring(o: ScoringRunOptions): Promise<ScoringRunResult
       );
       result.problems++;
       progress.update(result.problems, { calls: result.calls });
+      if (next < todo.length) startNext();
     }
   } finally {
     progress.stop();
