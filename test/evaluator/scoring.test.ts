@@ -194,7 +194,7 @@ test("a cross-entropy evaluator learns a visible feature: held-out AUC near 1 af
   });
   t.diagnostic(`held-out AUC: base ${r.baseAuc?.toFixed(3)} -> trained ${r.valAuc?.toFixed(3)} (${r.stats.valCandidates} candidates, ${r.stats.trainItems} training items)`);
   assert.equal(r.step, 40);
-  assert.ok(existsSync(r.modelPath));
+  assert.ok(r.modelPath !== null && existsSync(r.modelPath));
   assert.ok(r.valAuc !== null && r.valAuc > 0.95, `held-out AUC ${r.valAuc}`);
   // Every held-out problem has both classes, so both figures are defined; the pooled one is
   // reported beside the within-problem one, not instead of it.
@@ -280,7 +280,7 @@ test("an evaluator-training child whose parent goes away saves a checkpoint and 
   // The run continues from that checkpoint.
   const more = await runEvaluatorTraining({ ...options, loss: "ce", steps: latest.step + 2, resume: true });
   assert.deepEqual([more.step, more.stopped], [latest.step + 2, false]);
-  assert.ok(existsSync(more.modelPath));
+  assert.ok(more.modelPath !== null && existsSync(more.modelPath));
   assert.equal(readGguf(more.modelPath).metadata.get(EVALUATOR_TEMPLATE_KEY)?.value, "Problem: {problem}\nSolution:\n{solution}\nThe above candidate solution is");
   // A different template is a different run.
   await assert.rejects(runEvaluatorTraining({ ...options, loss: "ce", template: EVALUATOR_TEMPLATE, steps: latest.step + 4, resume: true }), /--resume: template was/);
