@@ -10,7 +10,7 @@
 import { ErrorCode, MathtuneError } from "../errors.js";
 import { Rng } from "../util/rng.js";
 import { checkedModelFile, FROZEN_TYPES, tensorShapes, type TensorShape, type Weights } from "./checkpoint.js";
-import { MODEL_ARCHS, type LlamaConfig } from "./config.js";
+import type { LlamaConfig } from "./config.js";
 import {
   GgmlType,
   ggmlTypeName,
@@ -177,6 +177,37 @@ function badAdapter(path: string, what: string, hint = "pass a LoRA adapter GGUF
   return new MathtuneError(ErrorCode.gguf, `${path}: ${what}`, { hint });
 }
 
+/** The general.type / adapter.type / architecture checks of both loaders. */
+function checkAdapterHeader(path: string, m: GgufMetadata, modelArch: string): void {
+  if (metaString(m, "general.type") !== "adapter") throw badAdapter(path, `general.type is ${JSON.stringify(metaString(m, "general.type") ?? null)}, not "adapter"`);
+  if (metaString(m, "adapter.type") !== "lora") throw badAdapter(path, `adapter.type is ${JSON.stringify(metaString(m, "adapter.type") ?? null)}, not "lora"`);
+  const arch = metaString(m, "general.architecture") ?? "";
+  if (arch !== modelArch) throw badAdapter(path, `general.architecture is "${arch}" but the base model is "${modelArch}"`, "use the adapter with the base model it was trained on");
+}
+
+/**
+ * Checks that llama.cpp can apply the adapter at `path` to `model` (any architecture): an adapter
+ * of the model's architecture whose every lora_a / lora_b pair belongs to a tensor of the model,
+ * with the shapes llama.cpp checks. llama.cpp would otherwise refuse it with a native error.
+ */
+export function checkLoraFor(model: GgufFile, path: string): void {
+  const file = readGguf(path);
+  checkAdapterHeader(path, file.metadata, metaString(model.metadata, "general.architecture") ?? "");
+  const base = new Map(model.tensors.map((t) => [t.name, t]));
+  const ab = new Map(file.tensors.map((t) => [t.name, t]));
+  for (const a of file.tensors) {
+    if (!a.name.endsWith(".lora_a")) continue;
+    const name = a.name.slice(0, -".lora_a".length);
+    const b = ab.get(`${name}.lora_b`);
+    const w = base.get(name);
+    if (!b) throw badAdapter(path, `tensor ${a.name} has no ${name}.lora_b`);
+    if (!w) throw badAdapter(path, `tensor ${a.name} adapts ${name}, which ${model.path} does not have`, "use the adapter with the base model it was trained on");
+    if (name !== "token_embd.weight" && (a.shape[0] !== w.shape[0] || b.shape[1] !== w.shape[1] || a.shape[1] !== b.shape[0])) {
+      throw badAdapter(path, `tensors ${a.name} [${a.shape.join(", ")}] and ${name}.lora_b [${b.shape.join(", ")}] do not fit ${name} [${w.shape.join(", ")}] of ${model.path}`, "use the adapter with the base model it was trained on");
+    }
+  }
+}
+
 /**
  * Reads a LoRA adapter GGUF (ours or another tool's, F32/F16/BF16) and checks it against the base
  * model's config: same architecture, every pair of a targeted projection present with the shapes
@@ -185,12 +216,8 @@ function badAdapter(path: string, what: string, hint = "pass a LoRA adapter GGUF
 export function loadLoraGguf(path: string, config: LlamaConfig): LoadedLora {
   const file = readGguf(path);
   const m = file.metadata;
-  if (metaString(m, "general.type") !== "adapter") throw badAdapter(path, `general.type is ${JSON.stringify(metaString(m, "general.type") ?? null)}, not "adapter"`);
-  if (metaString(m, "adapter.type") !== "lora") throw badAdapter(path, `adapter.type is ${JSON.stringify(metaString(m, "adapter.type") ?? null)}, not "lora"`);
-  const arch = metaString(m, "general.architecture") ?? "";
-  if (arch !== (config.arch ?? "llama") || !(MODEL_ARCHS as readonly string[]).includes(arch)) {
-    throw badAdapter(path, `general.architecture is "${arch}" but the base model is "${config.arch ?? "llama"}"`, "use the adapter with the base model it was trained on");
-  }
+  const arch = config.arch ?? "llama";
+  checkAdapterHeader(path, m, arch);
   const alpha = metaNumber(m, "adapter.lora.alpha", path, 0);
   const byName = new Map(file.tensors.map((t) => [t.name, t]));
   const targets = LORA_TARGETS.filter((t) => byName.has(`blk.0.${LORA_TARGET_TENSOR[t]}.lora_a`));
