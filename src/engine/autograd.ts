@@ -49,11 +49,12 @@ export interface RopeParams {
 
 /**
  * Whether the input gradient of matmul(a, ·) goes through OUT_PROD on `a` as stored: true for the
- * F16 and Q8_0 matrices of a frozen LoRA base (ggml's CPU OUT_PROD has kernels for F16 and the
- * quantized types, not for BF16, which takes the transposed-copy path like F32).
+ * Q8_0 matrices of a frozen LoRA base, which ggml cannot copy transposed. F16 and BF16 take the
+ * transposed-copy path like F32: ggml's F16 OUT_PROD kernel converts the whole matrix once per
+ * token and ran 9x slower than the copy plus a tiled MUL_MAT on the reference model.
  */
 function frozenOutProd(a: Tensor): boolean {
-  return a.shape.length <= 2 && (a.type === GgmlType.F16 || a.type === GgmlType.Q8_0);
+  return a.shape.length <= 2 && a.type === GgmlType.Q8_0;
 }
 
 /** Records differentiable ggml operations into a context. */
@@ -188,9 +189,9 @@ export class Tape {
       // gb[k, n] = sum_m a[k, m] g[m, n]
       let gb: Tensor | null = null;
       if (this.needs(b)) {
-        // A frozen F16 or quantized weight (LoRA) cannot be transposed into a copy (ggml has no
-        // strided copy of quantized blocks) and should not be (a second copy of the base):
-        // OUT_PROD reads it row by row, dequantizing, against the transposed gradient view.
+        // A frozen quantized weight (LoRA) cannot be transposed into a copy (ggml has no strided
+        // copy of quantized blocks): OUT_PROD reads it row by row, dequantizing, against the
+        // transposed gradient view.
         gb = frozenOutProd(a)
           ? this.wrap(this.api.out_prod(c, a.ptr, this.api.transpose(c, g.ptr)))
           : this.wrap(this.api.mul_mat(c, this.transposeCopy(a).ptr, g.ptr));

@@ -143,8 +143,9 @@ test("LoRA gradients match finite differences: qwen2, GQA, tied output, F32 froz
 });
 
 // Through an F16 or Q8_0 base, the forward rounds activations to F16 / Q8_0 blocks (as llama.cpp
-// does), which makes finite differences noisy; the analytic gradients (OUT_PROD on the stored
-// matrices) are compared instead with those through the same rounded values held in F32.
+// does), which makes finite differences noisy; the analytic gradients (through a transposed F16
+// copy, or OUT_PROD on the Q8_0 blocks) are compared instead with those through the same rounded
+// values held in F32.
 for (const [label, type, tol] of [
   ["F16", GgmlType.F16, 1e-2],
   ["Q8_0", GgmlType.Q8_0, 5e-2],
