@@ -129,3 +129,27 @@ test("train mtsf --lora-rank: every stage trains an adapter and merges it into t
     previous = model;
   }
 });
+
+test("train evaluator --lora-rank writes an adapter with its template and labels; score --lora uses them", async () => {
+  const base = join(dir, "lora-eval-base.gguf");
+  await saveModelGguf(base, { config: cfg, tokenizer: tok, weights: initWeights(cfg, 6) });
+  const run = join(dir, "lora-eval");
+  const template = "Q: {problem}\nA: {solution}\nVerdict:";
+  const t = await cli(["train", "evaluator", "--base", base, "--samples", sampFile, "--problems", probFile, "--out", run, "--loss", "ce", "--steps", "3",
+    "--batch", "2", "--seq-len", "128", "--threads", "1", "--template", template, "--labels", "good,bad", "--lora-rank", "2"]);
+  assert.equal(t.code, 0, t.err);
+  const adapter = join(run, "adapter.gguf");
+  assert.match(t.out, /adapter: .*adapter\.gguf \(base /);
+  assert.ok(existsSync(adapter) && !existsSync(join(run, "model.gguf")));
+  const scores = async (name: string, extra: string[]): Promise<number[]> => {
+    const out = join(dir, `${name}.jsonl`);
+    const r = await cli(["score", "--model", base, "--samples", sampFile, "--problems", probFile, "--out", out, "--threads", "1", ...extra]);
+    assert.equal(r.code, 0, r.err);
+    return readFileSync(out, "utf8").trim().split("\n").map((l) => (JSON.parse(l) as Sample).score as number);
+  };
+  // With --lora alone, score takes the template and label words from the adapter: the same scores as
+  // when they are given, and others than the paper's template and words.
+  const recorded = await scores("lora-recorded", ["--lora", adapter]);
+  assert.deepEqual(recorded, await scores("lora-given", ["--lora", adapter, "--template", template, "--labels", "good,bad"]));
+  assert.notDeepEqual(recorded, await scores("lora-paper", ["--lora", adapter, "--template", "paper", "--labels", "correct,incorrect"]));
+});
