@@ -386,8 +386,11 @@ function fileParts(file: GgufFile, config: LlamaConfig): Omit<LoadedModel, "weig
 export interface StoredTensor {
   type: number;
   shape: number[];
-  /** The file's bytes (F32, F16, BF16 values or Q8_0 blocks). */
-  data: Uint8Array;
+  /**
+   * Reads the stored bytes (F32, F16, BF16 values or Q8_0 blocks). Read on demand, one tensor at a
+   * time, so that a session copying them into its buffer holds the base once, never twice.
+   */
+  read: () => Uint8Array;
 }
 
 /** Base weights kept in their stored types, by GGUF name. */
@@ -402,8 +405,8 @@ export interface FrozenModel extends Omit<LoadedModel, "weights"> {
 }
 
 /**
- * Loads a llama or qwen2 GGUF as a frozen base: weights stay in their stored type (F32, F16, BF16
- * or Q8_0; no F32 copy). Other quantized types fail with E_GGUF: either ggml's CPU backward has no
+ * Opens a llama or qwen2 GGUF as a frozen base: weights stay in their stored type (F32, F16, BF16
+ * or Q8_0; no F32 copy), read from the file when a session copies them into its buffer. Other quantized types fail with E_GGUF: either ggml's CPU backward has no
  * kernel for them, or they are untested here.
  */
 export function loadFrozenModelGguf(path: string): FrozenModel {
@@ -415,7 +418,7 @@ export function loadFrozenModelGguf(path: string): FrozenModel {
   const weights: StoredWeights = new Map();
   for (const { name, shape } of expected) {
     const info = file.tensors.find((t) => t.name === name) as { type: number };
-    weights.set(name, { type: info.type, shape, data: readTensorBytes(file, name) });
+    weights.set(name, { type: info.type, shape, read: () => readTensorBytes(file, name) });
   }
   return { ...fileParts(file, config), weights };
 }

@@ -182,7 +182,7 @@ export class TrainSession {
     this.defaultMask = plain.mask;
     setF32(one, Float32Array.of(1));
     if (ropeFactors && factors) setF32(ropeFactors, Float32Array.from(factors));
-    if (o.lora) for (const [i, s] of frozenShapes.entries()) setBytes(frozen[i], (o.lora.base.get(s.name) as StoredTensor).data);
+    if (o.lora) for (const [i, s] of frozenShapes.entries()) setBytes(frozen[i], (o.lora.base.get(s.name) as StoredTensor).read());
     this.setWeights(o.weights);
 
     const byName = (names: string[], list: Tensor[]) => (name: string): Tensor => {

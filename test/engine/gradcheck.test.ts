@@ -110,7 +110,7 @@ function storedBase(base: Weights, type: number): { stored: StoredWeights; value
     const v = base.get(name)!;
     const t = shape.length > 1 ? type : GgmlType.F32;
     const data = t === GgmlType.F16 ? new Uint8Array(Uint16Array.from(v, f32ToF16).buffer) : t === GgmlType.Q8_0 ? quantizeQ8_0(v) : new Uint8Array(v.slice().buffer);
-    stored.set(name, { type: t, shape, data });
+    stored.set(name, { type: t, shape, read: () => data });
     values.set(name, t === GgmlType.F16 ? Float32Array.from(new Uint16Array(data.buffer), f16ToF32) : t === GgmlType.Q8_0 ? dequantizeQ8_0(data, v.length) : v);
   }
   return { stored, values };
