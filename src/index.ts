@@ -7,6 +7,7 @@ export * from "./model/gguf.js";
 export * from "./model/tokenizer.js";
 export * from "./model/checkpoint.js";
 export * from "./model/config.js";
+export * from "./model/lora.js";
 export { extractAnswer, verify, equivalent, gradeSolution, unwrapAnswer, clusterKey, clusterAnswers, createGraderPool, type ExtractOptions, type GradeReason, type VerifyResult, type GradeResult, type VerifyOptions, type ClusterOptions, type GraderPool, type GraderPoolOptions, type GradeJob } from "./grade/index.js";
 export * from "./data/records.js";
 export { Rational, parseRationalLatex } from "./data/rational.js";

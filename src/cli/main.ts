@@ -21,6 +21,7 @@ const commands: Array<() => Promise<{ register: RegisterCommand }>> = [
   () => import("./score.js"),
   () => import("./evaluator-data.js"),
   () => import("./train-evaluator.js"),
+  () => import("./merge.js"),
 ];
 
 /** Builds the `mathtune` program with every command registered. */

@@ -1,7 +1,8 @@
-/** Parsers of numeric command-line options shared by the commands. */
-import { InvalidArgumentError, Option } from "commander";
+/** Parsers of command-line options shared by the commands. */
+import { InvalidArgumentError, Option, type Command } from "commander";
 import { ErrorCode, MathtuneError } from "../errors.js";
 import { resolveEvaluatorTemplate } from "../data/prompts.js";
+import { LORA_TARGETS, parseLoraTargets } from "../model/lora.js";
 
 /** A commander argument parser that accepts integers only (commander prints the error). */
 export function int(name: string) {
@@ -42,4 +43,28 @@ export function kvCacheOption(): Option {
   return new Option("--kv-cache <type>", "KV cache type of the local model: f32 (scores and samples independent of --parallel) or f16 (half the memory)")
     .choices(["f32", "f16"])
     .default("f32");
+}
+
+/** The LoRA flags of the training commands. */
+export interface LoraFlags {
+  loraRank?: number;
+  loraAlpha?: number;
+  loraTargets?: string;
+}
+
+/** Adds --lora-rank, --lora-alpha and --lora-targets to a training command; `writes` says what the run writes then. */
+export function addLoraOptions(cmd: Command, writes: string): Command {
+  return cmd
+    .option("--lora-rank <r>", `train a LoRA adapter of rank r on the frozen --base (F32/F16/BF16/Q8_0) and write ${writes}`, int("--lora-rank"))
+    .option("--lora-alpha <x>", "LoRA alpha: the update is scaled by alpha / rank (default: the rank, scale 1)", num("--lora-alpha"))
+    .option("--lora-targets <list>", `projections that get an adapter (default ${LORA_TARGETS.join(",")})`);
+}
+
+/** The LoRA options of parsed flags (only those given). */
+export function loraFlags(f: LoraFlags): { loraRank?: number; loraAlpha?: number; loraTargets?: string[] } {
+  return {
+    ...(f.loraRank !== undefined ? { loraRank: f.loraRank } : {}),
+    ...(f.loraAlpha !== undefined ? { loraAlpha: f.loraAlpha } : {}),
+    ...(f.loraTargets !== undefined ? { loraTargets: parseLoraTargets(f.loraTargets) } : {}),
+  };
 }

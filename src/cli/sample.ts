@@ -40,6 +40,7 @@ interface SampleCliOptions {
   threads?: number;
   parallel?: number;
   kvCache?: "f32" | "f16";
+  lora?: string;
   concurrency: number;
   timeout: number;
   retries: number;
@@ -48,9 +49,24 @@ interface SampleCliOptions {
 }
 
 /** Opens the sampler the options name (local model or server). */
-export async function openSampler(o: { model?: string; server?: string; modelName?: string; chat?: boolean; threads?: number; parallel?: number; kvCache?: "f32" | "f16"; concurrency?: number; timeout?: number; retries?: number }): Promise<Sampler> {
+export async function openSampler(o: {
+  model?: string;
+  server?: string;
+  modelName?: string;
+  chat?: boolean;
+  threads?: number;
+  parallel?: number;
+  kvCache?: "f32" | "f16";
+  lora?: string;
+  concurrency?: number;
+  timeout?: number;
+  retries?: number;
+}): Promise<Sampler> {
   if ((o.model === undefined) === (o.server === undefined)) {
     throw new MathtuneError(ErrorCode.usage, "give exactly one of --model MODEL.gguf or --server URL");
+  }
+  if (o.lora !== undefined && o.model === undefined) {
+    throw new MathtuneError(ErrorCode.usage, "--lora applies to a local --model", { hint: "a server applies its own adapters (llama.cpp server: --lora)" });
   }
   if (o.server !== undefined) {
     const { HttpSampler } = await import("../sample/http.js");
@@ -64,7 +80,7 @@ export async function openSampler(o: { model?: string; server?: string; modelNam
     });
   }
   const { LocalModel } = await import("../sample/local.js");
-  return LocalModel.open(o.model!, { threads: o.threads, parallel: o.parallel, kvCache: o.kvCache });
+  return LocalModel.open(o.model!, { threads: o.threads, parallel: o.parallel, kvCache: o.kvCache, ...(o.lora !== undefined ? { lora: o.lora } : {}) });
 }
 
 export function register(program: Command): void {
@@ -74,6 +90,7 @@ export function register(program: Command): void {
     .requiredOption("--data <file>", "problems JSONL (id, problem, answer)")
     .requiredOption("--out <file>", "samples JSONL to append to")
     .option("--model <gguf>", "local GGUF model")
+    .option("--lora <adapter>", "LoRA adapter GGUF applied to the local model (e.g. adapter.gguf of train --lora-rank)")
     .option("--server <url>", "OpenAI-compatible server (vLLM, llama.cpp server, SGLang, mathtune serve)")
     .option("--model-name <name>", "model name on the server (default: its first model)")
     .option("--chat", "use /v1/chat/completions instead of /v1/completions")

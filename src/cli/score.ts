@@ -162,6 +162,7 @@ export async function runScoring(o: ScoringRunOptions): Promise<ScoringRunResult
 
 interface ScoreCliOptions {
   model: string;
+  lora?: string;
   samples: string;
   problems: string;
   out: string;
@@ -184,6 +185,7 @@ export function register(program: Command): void {
     .command("score")
     .description("add the evaluator score S = p(correct) / (p(correct) + p(incorrect)) to each sample")
     .requiredOption("--model <gguf>", "the evaluator (a GGUF model trained with `mathtune train evaluator`, or any model)")
+    .option("--lora <adapter>", "LoRA adapter GGUF applied to --model (e.g. adapter.gguf of train evaluator --lora-rank)")
     .requiredOption("--samples <file>", "samples JSONL")
     .requiredOption("--problems <file>", "problems JSONL (the samples' problem_id values)")
     .requiredOption("--out <file>", "scored samples JSONL (appended; a rerun resumes)")
@@ -207,12 +209,15 @@ export function register(program: Command): void {
       if (opts.promptTemplate !== undefined && opts.likelihood === undefined) {
         throw new MathtuneError(ErrorCode.usage, "--prompt-template only applies with --likelihood");
       }
-      // Label words and template: as given, else as recorded in the evaluator's GGUF by
-      // `train evaluator`, else the paper's.
-      const recorded = readGguf(opts.model).metadata;
+      // Label words and template: as given, else as recorded by `train evaluator` in the adapter
+      // or the evaluator's GGUF, else the paper's.
+      const recorded = [...(opts.lora !== undefined ? [readGguf(opts.lora).metadata] : []), readGguf(opts.model).metadata];
       const recordedString = (key: string): string | undefined => {
-        const v = recorded.get(key);
-        return v?.type === GgufType.STRING ? v.value : undefined;
+        for (const m of recorded) {
+          const v = m.get(key);
+          if (v?.type === GgufType.STRING) return v.value;
+        }
+        return undefined;
       };
       const labels = parseLabelWords(opts.labels ?? recordedString(EVALUATOR_LABELS_KEY) ?? `${EVALUATOR_LABELS.positive},${EVALUATOR_LABELS.negative}`);
       const template = opts.template !== undefined ? evaluatorTemplateOption(opts.template) : (recordedString(EVALUATOR_TEMPLATE_KEY) ?? EVALUATOR_TEMPLATE);
@@ -224,6 +229,7 @@ export function register(program: Command): void {
         ...(opts.parallel !== undefined ? { parallel: intOption("parallel", opts.parallel, 1) } : {}),
         ...(opts.contextSize !== undefined ? { contextSize: intOption("context-size", opts.contextSize, 1) } : {}),
         kvCache: opts.kvCache,
+        ...(opts.lora !== undefined ? { lora: opts.lora } : {}),
       });
       try {
         // Fail before any work when the label words cannot be told apart by this vocabulary.

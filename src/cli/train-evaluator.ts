@@ -2,7 +2,7 @@
 // train.ts creates; these attach to it).
 import type { Command } from "commander";
 import { ErrorCode, MathtuneError } from "../errors.js";
-import { evaluatorTemplateOption, int, num } from "./options.js";
+import { addLoraOptions, evaluatorTemplateOption, int, loraFlags, num, type LoraFlags } from "./options.js";
 import { EVALUATOR_LABELS } from "../data/prompts.js";
 import { parseLabelWords } from "../train/evaluator-data.js";
 import { EVALUATOR_LOSS_KINDS, type TrainerLossKind } from "../train/evaluator-graph.js";
@@ -10,7 +10,7 @@ import { runEvaluatorInChild, type EvaluatorTrainOptions } from "../train/evalua
 import { parseStages, runMtsf } from "../train/mtsf.js";
 
 
-interface EvaluatorFlags {
+interface EvaluatorFlags extends LoraFlags {
   loss: string;
   lambda?: number;
   alpha?: number;
@@ -41,11 +41,11 @@ function evaluatorSettings(f: EvaluatorFlags): Omit<EvaluatorTrainOptions, "base
   for (const k of ["lambda", "alpha", "perProblem", "batch", "slots", "seqLen", "lr", "warmup", "threads", "seed", "valFraction", "evalEvery"] as const) {
     if (f[k] !== undefined) o[k] = f[k];
   }
-  return o;
+  return { ...o, ...loraFlags(f) };
 }
 
 function evaluatorOptions(cmd: Command): Command {
-  return cmd
+  return addLoraOptions(cmd, "adapter.gguf (per stage in mtsf, merged into the stage's model.gguf)")
     .option("--loss <kind>", `${EVALUATOR_LOSS_KINDS.join(" | ")}`, "margin")
     .option("--lambda <x>", "margin λ of margin / softplus / seq-contrastive (default 1)", num("--lambda"))
     .option("--alpha <x>", "weight of the per-token MLE in seq-contrastive (default 1)", num("--alpha"))
@@ -57,7 +57,7 @@ function evaluatorOptions(cmd: Command): Command {
     .option("--batch <n>", "rows per batch (default 8)", int("--batch"))
     .option("--slots <n>", "pairs (or candidates per class) per batch at most (default 2 x batch)", int("--slots"))
     .option("--seq-len <n>", "tokens per row (default: model context, at most 512)", int("--seq-len"))
-    .option("--lr <x>", "peak learning rate (default 1e-4)", num("--lr"))
+    .option("--lr <x>", "peak learning rate (default 1e-4; 1e-3 with --lora-rank)", num("--lr"))
     .option("--warmup <n>", "warmup steps (default 10% of steps)", int("--warmup"))
     .option("--threads <n>", "CPU threads", int("--threads"))
     .option("--seed <n>", "seed of example choice, order and problem split (default 1)", int("--seed"))
@@ -98,7 +98,7 @@ export function register(program: Command): void {
         `held-out AUC (${r.stats.valProblems} problems, ${r.stats.valCandidates} candidates) within problems (${r.stats.valPairs} pairs from ${r.stats.valMixedProblems} problems): ${a(r.baseAuc)} before, ${a(r.valAuc)} after; ` +
         `pooled across problems: ${a(r.baseAucPooled)} before, ${a(r.valAucPooled)} after` +
         (r.stats.tooLong > 0 ? `; ${r.stats.tooLong} examples longer than the rows were left out` : "") +
-        `\nmodel: ${r.modelPath}\n`,
+        (r.adapterPath !== null ? `\nadapter: ${r.adapterPath} (base ${f.base})\n` : `\nmodel: ${r.modelPath}\n`),
     );
   });
 
@@ -126,7 +126,7 @@ export function register(program: Command): void {
       out: f.out,
       stages: parseStages(f.stages),
       steps,
-      sft: { ...(f.sftLr !== undefined ? { lr: f.sftLr } : {}), ...(f.sftBatch !== undefined ? { batch: f.sftBatch } : {}), ...(f.threads !== undefined ? { threads: f.threads } : {}) },
+      sft: { ...(f.sftLr !== undefined ? { lr: f.sftLr } : {}), ...(f.sftBatch !== undefined ? { batch: f.sftBatch } : {}), ...(f.threads !== undefined ? { threads: f.threads } : {}), ...loraFlags(f) },
       evaluator: evaluatorSettings(f),
       control: f.control,
       onStage: (name, what) => process.stderr.write(`${name}: ${what}\n`),

@@ -1,7 +1,7 @@
 /** `mathtune train sft`: supervised fine-tuning on prompt-completion JSONL, in a child process. */
 import type { Command } from "commander";
 import { ErrorCode, MathtuneError } from "../errors.js";
-import { int, num } from "./options.js";
+import { addLoraOptions, int, loraFlags, num } from "./options.js";
 import { SIZE_PRESETS, type SizePreset } from "../model/config.js";
 import { runSftInChild } from "../train/runner.js";
 import { readSftData, resolveSftOptions, type SftOptions } from "../train/sft.js";
@@ -29,6 +29,9 @@ interface SftFlags {
   evalEvery?: number;
   saveEvery?: number;
   device?: string;
+  loraRank?: number;
+  loraAlpha?: number;
+  loraTargets?: string;
 }
 
 /** Turns parsed flags into SftOptions (usage errors for bad combinations). */
@@ -56,13 +59,14 @@ export function sftOptionsFromFlags(f: SftFlags): SftOptions {
   if (f.evalEvery !== undefined) o.evalEvery = f.evalEvery;
   if (f.saveEvery !== undefined) o.saveEvery = f.saveEvery;
   if (f.device !== undefined) o.device = f.device as "cpu" | "cuda";
+  Object.assign(o, loraFlags(f));
   return o;
 }
 
 export function register(program: Command): void {
   // Other modules add sub-commands to `train` too; whichever registers first creates it.
   const train = program.commands.find((c) => c.name() === "train") ?? program.command("train").description("train or fine-tune models");
-  train
+  const sft = train
     .command("sft")
     .description("supervised fine-tuning on {prompt, completion} JSONL (loss on completion tokens only)")
     .requiredOption("--data <file>", "training data, JSONL of {prompt, completion}")
@@ -73,7 +77,7 @@ export function register(program: Command): void {
     .option("--batch <n>", "sequences per micro-batch (default 8)", int("--batch"))
     .option("--accumulation <n>", "micro-batches per optimizer step (default 1)", int("--accumulation"))
     .option("--seq-len <n>", "tokens per sequence (default: model context, at most 512)", int("--seq-len"))
-    .option("--lr <x>", "peak learning rate (default 1e-3 new model, 1e-4 fine-tuning)", num("--lr"))
+    .option("--lr <x>", "peak learning rate (default 1e-3 new model or LoRA, 1e-4 full fine-tuning)", num("--lr"))
     .option("--warmup <n>", "warmup steps (default 10% of steps, at most 100)", int("--warmup"))
     .option("--min-lr-ratio <x>", "final lr / peak lr of the cosine decay (default 0.1)", num("--min-lr-ratio"))
     .option("--weight-decay <x>", "AdamW weight decay on matrices (default 0.1)", num("--weight-decay"))
@@ -84,8 +88,8 @@ export function register(program: Command): void {
     .option("--eval-every <n>", "steps between validation losses (default steps/10)", int("--eval-every"))
     .option("--save-every <n>", "steps between checkpoints (default: eval-every)", int("--save-every"))
     .option("--device <d>", "cpu or cuda (default cpu)")
-    .option("--resume", "continue the run in --out from its last checkpoint")
-    .action(async (flags: SftFlags) => {
+    .option("--resume", "continue the run in --out from its last checkpoint");
+  addLoraOptions(sft, "adapter.gguf instead of model.gguf").action(async (flags: SftFlags) => {
       const options = sftOptionsFromFlags(flags);
       resolveSftOptions(options);
       // Every record is checked here, before a process starts or a model loads.
@@ -124,7 +128,8 @@ export function register(program: Command): void {
         return;
       }
       process.stdout.write(
-        `trained ${result.step} steps: loss ${result.loss.toFixed(4)}${result.valLoss !== null ? `, validation loss ${result.valLoss.toFixed(4)}` : ""}\nmodel: ${result.modelPath}\n`,
+        `trained ${result.step} steps: loss ${result.loss.toFixed(4)}${result.valLoss !== null ? `, validation loss ${result.valLoss.toFixed(4)}` : ""}\n` +
+          (result.adapterPath !== null ? `adapter: ${result.adapterPath} (base ${options.base})\n` : `model: ${result.modelPath}\n`),
       );
     });
 }

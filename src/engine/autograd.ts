@@ -14,7 +14,7 @@
  * kernels (rms_norm_back, soft_max_ext_back, rope_ext_back, silu_back, get_rows_back).
  */
 import { ErrorCode, MathtuneError } from "../errors.js";
-import { ROPE_TYPE_NEOX, ROPE_TYPE_NORMAL, tensorType, type GgmlApi, type GgmlTypeId, type TensorPtr } from "./ffi.js";
+import { GgmlType, ROPE_TYPE_NEOX, ROPE_TYPE_NORMAL, tensorType, type GgmlApi, type GgmlTypeId, type TensorPtr } from "./ffi.js";
 import { Tensor, sameShape, type Context } from "./tensor.js";
 
 type Backward = (gy: Tensor) => Array<Tensor | null>;
@@ -45,6 +45,16 @@ export interface RopeParams {
   nCtxOrig: number;
   /** F32 [nDims/2] divisors of the rotation frequencies (Llama 3 scaling), or null. */
   factors: Tensor | null;
+}
+
+/**
+ * Whether the input gradient of matmul(a, ·) goes through OUT_PROD on `a` as stored: true for the
+ * Q8_0 matrices of a frozen LoRA base, which ggml cannot copy transposed. F16 and BF16 take the
+ * transposed-copy path like F32: ggml's F16 OUT_PROD kernel converts the whole matrix once per
+ * token and ran 9x slower than the copy plus a tiled MUL_MAT on the reference model.
+ */
+function frozenOutProd(a: Tensor): boolean {
+  return a.shape.length <= 2 && a.type === GgmlType.Q8_0;
 }
 
 /** Records differentiable ggml operations into a context. */
@@ -177,7 +187,15 @@ export class Tape {
         }
       }
       // gb[k, n] = sum_m a[k, m] g[m, n]
-      const gb = this.needs(b) ? this.wrap(this.api.mul_mat(c, this.transposeCopy(a).ptr, g.ptr)) : null;
+      let gb: Tensor | null = null;
+      if (this.needs(b)) {
+        // A frozen quantized weight (LoRA) cannot be transposed into a copy (ggml has no strided
+        // copy of quantized blocks): OUT_PROD reads it row by row, dequantizing, against the
+        // transposed gradient view.
+        gb = frozenOutProd(a)
+          ? this.wrap(this.api.out_prod(c, a.ptr, this.api.transpose(c, g.ptr)))
+          : this.wrap(this.api.mul_mat(c, this.transposeCopy(a).ptr, g.ptr));
+      }
       return [ga, gb];
     });
   }

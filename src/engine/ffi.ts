@@ -31,7 +31,7 @@ export type RegPtr = Ptr<"ggml_backend_reg">;
 export type FnPtr = Ptr<"function">;
 
 /** ggml tensor element types used here (enum ggml_type). */
-export const GgmlType = { F32: 0, F16: 1, I32: 26, BF16: 30 } as const;
+export const GgmlType = { F32: 0, F16: 1, Q8_0: 8, I32: 26, BF16: 30 } as const;
 export type GgmlTypeId = (typeof GgmlType)[keyof typeof GgmlType];
 
 /** enum ggml_backend_dev_type. */

@@ -143,6 +143,15 @@ export function setI32(t: Tensor, data: Int32Array): void {
   loadGgml().api.backend_tensor_set(t.ptr, data, 0, data.byteLength);
 }
 
+/** Copies stored bytes (any type, e.g. F16 or Q8_0 blocks as a GGUF file holds them) into an allocated tensor. */
+export function setBytes(t: Tensor, data: Uint8Array): void {
+  const api = loadGgml().api;
+  const n = api.nbytes(t.ptr);
+  if (data.byteLength !== n) throw new MathtuneError(ErrorCode.native, `size mismatch: tensor [${t.shape.join(", ")}] takes ${n} bytes, got ${data.byteLength}`);
+  if (!tensorHasData(t.ptr)) throw new MathtuneError(ErrorCode.native, "tensor has no data (not allocated)");
+  api.backend_tensor_set(t.ptr, data, 0, n);
+}
+
 /** Reads an allocated F32 tensor. */
 export function getF32(t: Tensor, out?: Float32Array): Float32Array {
   const arr = out ?? new Float32Array(t.size);

@@ -15,6 +15,7 @@ import {
   metaArray,
   metaValue,
   readGguf,
+  readTensorBytes,
   readTensorF32,
   writeGguf,
   type GgufFile,
@@ -182,6 +183,8 @@ export interface SaveModelOptions {
   name?: string;
   /** Store the matrices as F16 (norms stay F32, as llama.cpp's converters do). Defaults to false. */
   f16?: boolean;
+  /** Store the matrices in this type instead (BF16, or Q8_0 for a quantized base to fine-tune with LoRA); overrides `f16`. */
+  matrixType?: GgmlType.F16 | GgmlType.BF16 | GgmlType.Q8_0;
   /** Extra metadata keys to record (e.g. training provenance). */
   extraMetadata?: GgufMetadata;
 }
@@ -190,7 +193,10 @@ export interface SaveModelOptions {
 export async function saveModelGguf(path: string, options: SaveModelOptions): Promise<void> {
   const { config, weights } = options;
   validateConfig(config);
-  const own = modelMetadata(config, { name: options.name, fileType: options.f16 ? 1 : 0 });
+  const matrixType = options.matrixType ?? (options.f16 ? GgmlType.F16 : GgmlType.F32);
+  // llama_ftype: 0 all F32, 1 mostly F16, 7 mostly Q8_0, 32 mostly BF16.
+  const fileType = { [GgmlType.F32]: 0, [GgmlType.F16]: 1, [GgmlType.Q8_0]: 7, [GgmlType.BF16]: 32 }[matrixType];
+  const own = modelMetadata(config, { name: options.name, fileType });
   const kept = options.tokenizer instanceof CharTokenizer ? options.tokenizer.toGgufMetadata() : options.tokenizer;
   const vocabLen = metaArray(kept, "tokenizer.ggml.tokens")?.length;
   if (vocabLen !== config.vocabSize) {
@@ -208,7 +214,7 @@ export async function saveModelGguf(path: string, options: SaveModelOptions): Pr
     if (data.length !== n) {
       throw new MathtuneError(ErrorCode.usage, `tensor ${name}: expected ${n} values for shape [${shape.join(", ")}], got ${data.length}`);
     }
-    const type = options.f16 && shape.length > 1 ? GgmlType.F16 : GgmlType.F32;
+    const type = shape.length > 1 ? matrixType : GgmlType.F32;
     return { name, shape, data, type };
   });
   if (config.ropeFactors) {
@@ -324,12 +330,12 @@ function keptMetadataOf(file: GgufFile, arch: ModelArch): GgufMetadata {
 }
 
 /**
- * Loads a llama or qwen2 GGUF (ours or external) with F32/F16/BF16 weights, as F32.
- * Quantized tensors, another architecture, shapes that do not match the config, or a tensor the
- * decoder here does not compute (an output bias, a fused qkv, ...) fail with E_GGUF: llama.cpp
- * would use them, so training without them would be training another model.
+ * Reads a model file's config and checks its tensors: every tensor of the decoder present with the
+ * expected shape and one of `types`, and nothing the decoder here does not compute (an output
+ * bias, a fused qkv, ...): llama.cpp would use it, so training without it would be training
+ * another model.
  */
-export function loadModelGguf(path: string): LoadedModel {
+export function checkedModelFile(path: string, types: readonly number[], typeHint: string): { file: GgufFile; config: LlamaConfig; expected: TensorShape[] } {
   const file = readGguf(path);
   const config = configFromGguf(file);
   const expected = tensorShapes(config);
@@ -340,9 +346,9 @@ export function loadModelGguf(path: string): LoadedModel {
     if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
       throw new MathtuneError(ErrorCode.gguf, `${path}: tensor ${name} has shape [${t.shape.join(", ")}], expected [${shape.join(", ")}]`);
     }
-    if (t.type !== GgmlType.F32 && t.type !== GgmlType.F16 && t.type !== GgmlType.BF16) {
-      throw new MathtuneError(ErrorCode.gguf, `${path}: tensor ${name} has type ${ggmlTypeName(t.type)}; only F32, F16 and BF16 weights can be loaded`, {
-        hint: "use an F16/BF16/F32 GGUF of the model (quantized files cannot be fine-tuned)",
+    if (!types.includes(t.type)) {
+      throw new MathtuneError(ErrorCode.gguf, `${path}: tensor ${name} has type ${ggmlTypeName(t.type)}; only ${types.map(ggmlTypeName).join(", ")} weights can be loaded`, {
+        hint: typeHint,
       });
     }
   }
@@ -352,13 +358,67 @@ export function loadModelGguf(path: string): LoadedModel {
     const list = extra.slice(0, 3).join(", ") + (extra.length > 3 ? `, ... (${extra.length} in all)` : "");
     throw unsupported(path, `tensor ${list} is not part of the ${config.arch} decoder mathtune computes`);
   }
+  return { file, config, expected };
+}
+
+/**
+ * Loads a llama or qwen2 GGUF (ours or external) with F32/F16/BF16 weights, as F32.
+ * Quantized tensors, another architecture, shapes that do not match the config, or a tensor the
+ * decoder here does not compute fail with E_GGUF.
+ */
+export function loadModelGguf(path: string): LoadedModel {
+  const { file, config, expected } = checkedModelFile(
+    path,
+    [GgmlType.F32, GgmlType.F16, GgmlType.BF16],
+    "use an F16/BF16/F32 GGUF of the model (a quantized file can only be the frozen base of a LoRA fine-tune: --lora-rank)",
+  );
   const weights: Weights = new Map();
   for (const { name } of expected) weights.set(name, readTensorF32(file, name));
-  return {
-    config,
-    tokenizer: CharTokenizer.fromGgufMetadata(file.metadata),
-    keptMetadata: keptMetadataOf(file, config.arch ?? "llama"),
-    weights,
-    file,
-  };
+  return { ...fileParts(file, config), weights };
+}
+
+/** What a loaded model holds besides its weights. */
+function fileParts(file: GgufFile, config: LlamaConfig): Omit<LoadedModel, "weights"> {
+  return { config, tokenizer: CharTokenizer.fromGgufMetadata(file.metadata), keptMetadata: keptMetadataOf(file, config.arch ?? "llama"), file };
+}
+
+/** One frozen tensor as the file stores it. */
+export interface StoredTensor {
+  type: number;
+  shape: number[];
+  /**
+   * Reads the stored bytes (F32, F16, BF16 values or Q8_0 blocks). Read on demand, one tensor at a
+   * time, so that a session copying them into its buffer holds the base once, never twice.
+   */
+  read: () => Uint8Array;
+}
+
+/** Base weights kept in their stored types, by GGUF name. */
+export type StoredWeights = Map<string, StoredTensor>;
+
+/** Stored types a frozen base may have: those ggml's CPU kernels multiply and differentiate through. */
+export const FROZEN_TYPES = [GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0] as const;
+
+/** A model loaded as the frozen base of a LoRA fine-tune. */
+export interface FrozenModel extends Omit<LoadedModel, "weights"> {
+  weights: StoredWeights;
+}
+
+/**
+ * Opens a llama or qwen2 GGUF as a frozen base: weights stay in their stored type (F32, F16, BF16
+ * or Q8_0; no F32 copy), read from the file when a session copies them into its buffer. Other quantized types fail with E_GGUF: either ggml's CPU backward has no
+ * kernel for them, or they are untested here.
+ */
+export function loadFrozenModelGguf(path: string): FrozenModel {
+  const { file, config, expected } = checkedModelFile(
+    path,
+    FROZEN_TYPES,
+    "LoRA needs the base in F32, F16, BF16 or Q8_0 (ggml's CPU kernels differentiate through those); requantize or convert it with llama.cpp's llama-quantize / convert_hf_to_gguf.py",
+  );
+  const weights: StoredWeights = new Map();
+  for (const { name, shape } of expected) {
+    const info = file.tensors.find((t) => t.name === name) as { type: number };
+    weights.set(name, { type: info.type, shape, read: () => readTensorBytes(file, name) });
+  }
+  return { ...fileParts(file, config), weights };
 }

@@ -483,18 +483,12 @@ export function bf16ToF32(h: number): number {
   return f32Buf[0];
 }
 
-/** Reads one tensor as F32, converting F16 and BF16; other types fail with E_GGUF naming them. */
-export function readTensorF32(file: GgufFile, name: string): Float32Array {
+/** Reads the stored bytes of one tensor, whatever its type (E_GGUF for a type of unknown size). */
+export function readTensorBytes(file: GgufFile, name: string): Buffer {
   const info = file.tensors.find((t) => t.name === name);
   if (info === undefined) throw ggufError(file.path, `no tensor named ${name}`);
-  if (info.type !== GgmlType.F32 && info.type !== GgmlType.F16 && info.type !== GgmlType.BF16) {
-    throw ggufError(
-      file.path,
-      `tensor ${name} has type ${ggmlTypeName(info.type)}; only F32, F16 and BF16 weights can be loaded`,
-      "convert the model to F16 or F32 first (llama.cpp: convert_hf_to_gguf.py --outtype f16)",
-    );
-  }
-  const bytes = info.bytes ?? 0;
+  if (info.bytes === undefined) throw ggufError(file.path, `tensor ${name} has type ${ggmlTypeName(info.type)}, whose size mathtune does not know`);
+  const bytes = info.bytes;
   const raw = Buffer.alloc(bytes);
   const fd = openSync(file.path, "r");
   try {
@@ -507,9 +501,25 @@ export function readTensorF32(file: GgufFile, name: string): Float32Array {
   } finally {
     closeSync(fd);
   }
+  return raw;
+}
+
+/** Reads one tensor as F32, converting F16 and BF16; other types fail with E_GGUF naming them. */
+export function readTensorF32(file: GgufFile, name: string): Float32Array {
+  const info = file.tensors.find((t) => t.name === name);
+  if (info === undefined) throw ggufError(file.path, `no tensor named ${name}`);
+  if (info.type !== GgmlType.F32 && info.type !== GgmlType.F16 && info.type !== GgmlType.BF16 && info.type !== GgmlType.Q8_0) {
+    throw ggufError(
+      file.path,
+      `tensor ${name} has type ${ggmlTypeName(info.type)}; only F32, F16, BF16 and Q8_0 tensors can be read as F32`,
+      "convert the model to F16 or F32 first (llama.cpp: convert_hf_to_gguf.py --outtype f16)",
+    );
+  }
+  const raw = readTensorBytes(file, name);
   // Buffer.alloc is never pooled, so its memory starts at offset 0 and typed views are aligned;
   // GGUF is little-endian like every host llama.cpp runs on.
   if (info.type === GgmlType.F32) return new Float32Array(raw.buffer, raw.byteOffset, info.elements);
+  if (info.type === GgmlType.Q8_0) return dequantizeQ8_0(raw, info.elements);
   const half = new Uint16Array(raw.buffer, raw.byteOffset, info.elements);
   const out = new Float32Array(info.elements);
   if (info.type === GgmlType.F16) {
@@ -521,13 +531,48 @@ export function readTensorF32(file: GgufFile, name: string): Float32Array {
   return out;
 }
 
-/** A tensor to write: F32 data, shape in ggml `ne` order, stored as F32 or F16. */
-export interface GgufTensorToWrite {
-  name: string;
-  shape: number[];
-  data: Float32Array;
-  /** Storage type. Defaults to F32. */
-  type?: GgmlType.F32 | GgmlType.F16 | GgmlType.BF16;
+/**
+ * A tensor to write, shape in ggml `ne` order: F32 data stored as F32, F16, BF16 or Q8_0, or
+ * `raw` bytes already in `type` (copied from another file).
+ */
+export type GgufTensorToWrite =
+  | {
+      name: string;
+      shape: number[];
+      data: Float32Array;
+      /** Storage type (Q8_0 needs rows that are a multiple of 32 values). Defaults to F32. */
+      type?: GgmlType.F32 | GgmlType.F16 | GgmlType.BF16 | GgmlType.Q8_0;
+    }
+  | { name: string; shape: number[]; raw: Uint8Array; type: number };
+
+/** F32 values of `n` Q8_0-quantized values (d · q per block of 32). */
+export function dequantizeQ8_0(raw: Uint8Array, n: number): Float32Array {
+  const out = new Float32Array(n);
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  for (let blk = 0; blk < n / 32; blk++) {
+    const d = f16ToF32(view.getUint16(blk * 34, true));
+    for (let i = 0; i < 32; i++) out[blk * 32 + i] = d * view.getInt8(blk * 34 + 2 + i);
+  }
+  return out;
+}
+
+/**
+ * Q8_0 blocks of `x` (length a multiple of 32): per block of 32 values an F16 scale
+ * d = max|x| / 127 and 32 int8 values round(x / d), as llama.cpp's reference quantizer does.
+ */
+export function quantizeQ8_0(x: Float32Array): Uint8Array {
+  if (x.length % 32 !== 0) throw new MathtuneError(ErrorCode.gguf, `Q8_0 needs a multiple of 32 values (got ${x.length})`);
+  const out = new Uint8Array((x.length / 32) * 34);
+  const view = new DataView(out.buffer);
+  for (let blk = 0; blk < x.length / 32; blk++) {
+    let amax = 0;
+    for (let i = 0; i < 32; i++) amax = Math.max(amax, Math.abs(x[blk * 32 + i]));
+    const d = Math.fround(amax / 127);
+    const id = d !== 0 ? Math.fround(1 / d) : 0;
+    view.setUint16(blk * 34, f32ToF16(d), true);
+    for (let i = 0; i < 32; i++) view.setInt8(blk * 34 + 2 + i, Math.round(Math.fround(x[blk * 32 + i] * id)));
+  }
+  return out;
 }
 
 /** Growable little-endian byte builder for the header part. */
@@ -671,19 +716,26 @@ export async function writeGguf(
     if (names.has(t.name)) throw new MathtuneError(ErrorCode.gguf, `duplicate tensor name ${t.name}`);
     names.add(t.name);
     const n = t.shape.reduce((a, b) => a * b, 1);
-    if (n !== t.data.length) {
-      throw new MathtuneError(ErrorCode.gguf, `tensor ${t.name}: shape [${t.shape.join(", ")}] has ${n} elements, data has ${t.data.length}`);
-    }
     const type = t.type ?? GgmlType.F32;
+    if ("raw" in t ? ggmlTypeBytes(type, n) !== t.raw.length : n !== t.data.length) {
+      const has = "raw" in t ? `${t.raw.length} bytes` : `${t.data.length} elements`;
+      throw new MathtuneError(ErrorCode.gguf, `tensor ${t.name}: shape [${t.shape.join(", ")}] has ${n} elements of ${ggmlTypeName(type)}, data has ${has}`);
+    }
     w.str(t.name);
     w.u32(t.shape.length);
     for (const d of t.shape) w.u64(d);
     w.u32(type);
     w.u64(offset);
-    if (type !== GgmlType.F32 && type !== GgmlType.F16 && type !== GgmlType.BF16) {
-      throw new MathtuneError(ErrorCode.gguf, `tensor ${t.name}: cannot write type ${ggmlTypeName(type)} (F32, F16, BF16 only)`);
+    if ("raw" in t) {
+      layout.push({ t, offset, bytes: t.raw.length });
+      offset += Math.ceil(t.raw.length / alignment) * alignment;
+      continue;
     }
-    const bytes = n * (type === GgmlType.F32 ? 4 : 2);
+    if (type !== GgmlType.F32 && type !== GgmlType.F16 && type !== GgmlType.BF16 && type !== GgmlType.Q8_0) {
+      throw new MathtuneError(ErrorCode.gguf, `tensor ${t.name}: cannot write type ${ggmlTypeName(type)} (F32, F16, BF16, Q8_0 only)`);
+    }
+    if (type === GgmlType.Q8_0 && t.shape[0] % 32 !== 0) throw new MathtuneError(ErrorCode.gguf, `tensor ${t.name}: Q8_0 rows must hold a multiple of 32 values (shape [${t.shape.join(", ")}])`);
+    const bytes = ggmlTypeBytes(type, n) as number;
     layout.push({ t, offset, bytes });
     offset += Math.ceil(bytes / alignment) * alignment;
   }
@@ -701,7 +753,11 @@ export async function writeGguf(
           pos = start;
         }
         const type = t.type ?? GgmlType.F32;
-        if (type !== GgmlType.F32) {
+        if ("raw" in t) {
+          writeAll(fd, t.raw);
+        } else if (type === GgmlType.Q8_0) {
+          writeAll(fd, quantizeQ8_0(t.data));
+        } else if (type !== GgmlType.F32) {
           const half = new Uint16Array(t.data.length);
           const conv = type === GgmlType.F16 ? f32ToF16 : f32ToBf16;
           for (let i = 0; i < t.data.length; i++) half[i] = conv(t.data[i]);

@@ -11,6 +11,7 @@ import { ErrorCode, MathtuneError } from "../errors.js";
 import { RopeMode, type RopeParams, type Tape } from "../engine/autograd.js";
 import type { Tensor } from "../engine/tensor.js";
 import { headDim, type LlamaConfig } from "./config.js";
+import { LORA_TARGET_TENSOR, loraScale, type LoraSpec, type LoraTarget } from "./lora.js";
 
 /** The parameter tensors of one block, by role. */
 export interface BlockTensors {
@@ -27,6 +28,17 @@ export interface BlockTensors {
   gate: Tensor;
   up: Tensor;
   down: Tensor;
+  /** LoRA adapters of this block's projections, when training or applying one. */
+  lora?: Partial<Record<LoraTarget, LoraPair>>;
+}
+
+/** One projection's adapter: y = W x + scale · B (A x), as llama.cpp computes it. */
+export interface LoraPair {
+  /** ne [n_in, rank]. */
+  a: Tensor;
+  /** ne [rank, n_out]. */
+  b: Tensor;
+  scale: number;
 }
 
 /** Every parameter tensor of the model, by role. */
@@ -75,6 +87,18 @@ export function llamaTensors(config: LlamaConfig, byName: (name: string) => Tens
   };
 }
 
+/** Attaches adapters to the blocks of `w`: A and B looked up by tensor name (see model/lora.ts). */
+export function attachLora(w: LlamaTensors, spec: LoraSpec, byName: (name: string) => Tensor): void {
+  const scale = loraScale(spec);
+  w.blocks.forEach((blk, l) => {
+    blk.lora = {};
+    for (const t of spec.targets) {
+      const base = `blk.${l}.${LORA_TARGET_TENSOR[t]}`;
+      blk.lora[t] = { a: byName(`${base}.lora_a`), b: byName(`${base}.lora_b`), scale };
+    }
+  });
+}
+
 /** RoPE as llama.cpp applies it for the architecture (mode, base, linear scale, Llama 3 factors). */
 export function ropeParams(config: LlamaConfig, factors: Tensor | undefined): RopeParams {
   return {
@@ -118,15 +142,21 @@ export function llamaHidden(tape: Tape, config: LlamaConfig, w: LlamaTensors, in
   const hd = headDim(config);
   const rope = ropeParams(config, w.ropeFactors);
   const kqScale = 1 / Math.sqrt(hd);
-  // A linear layer with an optional bias (broadcast over tokens).
-  const linear = (wt: Tensor, b: Tensor | undefined, x: Tensor): Tensor => (b ? tape.add(tape.matmul(wt, x), b) : tape.matmul(wt, x));
   let x = tape.getRows(w.tokEmbd, inp.tokens); // [d, T·B]
   for (const blk of w.blocks) {
+    // A projection, plus its adapter's scale · B (A x) when it has one (before the bias, as llama.cpp adds it).
+    const proj = (target: LoraTarget, wt: Tensor, v: Tensor): Tensor => {
+      const ad = blk.lora?.[target];
+      const y = tape.matmul(wt, v);
+      return ad ? tape.add(y, tape.scaleBias(tape.matmul(ad.b, tape.matmul(ad.a, v)), ad.scale, 0)) : y;
+    };
+    // A linear layer with an optional bias (broadcast over tokens).
+    const linear = (target: LoraTarget, wt: Tensor, b: Tensor | undefined, v: Tensor): Tensor => (b ? tape.add(proj(target, wt, v), b) : proj(target, wt, v));
     const h = tape.mul(tape.rmsNorm(x, config.rmsEps), blk.attnNorm);
     // Heads split as [hd, heads, T·B]; RoPE rotates each head at its token's position.
-    const q = tape.reshape(tape.rope(tape.reshape(linear(blk.wq, blk.bq, h), [hd, H, T * B]), inp.positions, rope), [hd, H, T, B]);
-    const k = tape.reshape(tape.rope(tape.reshape(linear(blk.wk, blk.bk, h), [hd, Hkv, T * B]), inp.positions, rope), [hd, Hkv, T, B]);
-    const v = tape.reshape(linear(blk.wv, blk.bv, h), [hd, Hkv, T, B]);
+    const q = tape.reshape(tape.rope(tape.reshape(linear("q", blk.wq, blk.bq, h), [hd, H, T * B]), inp.positions, rope), [hd, H, T, B]);
+    const k = tape.reshape(tape.rope(tape.reshape(linear("k", blk.wk, blk.bk, h), [hd, Hkv, T * B]), inp.positions, rope), [hd, Hkv, T, B]);
+    const v = tape.reshape(linear("v", blk.wv, blk.bv, h), [hd, Hkv, T, B]);
     // Scores [Tk, Tq, H, B]. The key side can stay a strided view (ggml's matmul reads its first
     // operand with any row stride); the query side must be contiguous for the fast kernel.
     // With GQA, query head j reads key/value head floor(j / (H / Hkv)), as llama.cpp does.
@@ -137,9 +167,9 @@ export function llamaHidden(tape: Tape, config: LlamaConfig, w: LlamaTensors, in
     const vt = tape.cont(tape.permute(v, [1, 2, 0, 3])); // [T, hd, Hkv, B]
     const att = tape.matmul(vt, probs); // [hd, Tq, H, B]
     const merged = tape.reshape(tape.cont(tape.permute(att, [0, 2, 1, 3])), [hd * H, T * B]);
-    x = tape.add(x, tape.matmul(blk.wo, merged));
+    x = tape.add(x, proj("o", blk.wo, merged));
     const f = tape.mul(tape.rmsNorm(x, config.rmsEps), blk.ffnNorm);
-    x = tape.add(x, tape.matmul(blk.down, tape.swiglu(tape.matmul(blk.gate, f), tape.matmul(blk.up, f))));
+    x = tape.add(x, proj("down", blk.down, tape.swiglu(proj("gate", blk.gate, f), proj("up", blk.up, f))));
   }
   return tape.mul(tape.rmsNorm(x, config.rmsEps), w.outputNorm);
 }

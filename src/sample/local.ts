@@ -6,6 +6,7 @@
 import type { LlamaContext, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
 import { MathtuneError, ErrorCode } from "../errors.js";
 import { metaArray, readGguf } from "../model/gguf.js";
+import { checkLoraFor } from "../model/lora.js";
 import { defaultThreads, getLlamaCpu } from "./llama.js";
 import { guardOutputReorder } from "./reorder-guard.js";
 import type { Completion, ContinuationLogprobs, GenerateOptions, Sampler, SamplerCapabilities, Scorer } from "./types.js";
@@ -24,6 +25,8 @@ export interface LocalModelOptions {
    * "f16" halves the cache's memory.
    */
   kvCache?: "f32" | "f16";
+  /** A LoRA adapter GGUF (e.g. `adapter.gguf` of `mathtune train sft --lora-rank`) that llama.cpp applies to the model at scale 1. Defaults to none. */
+  lora?: string;
 }
 
 /** Smallest probability used when taking logs, so an underflowed probability gives a finite log. */
@@ -106,7 +109,9 @@ export class LocalModel implements Sampler, Scorer {
     if (!Number.isInteger(parallel) || parallel < 1) throw new MathtuneError(ErrorCode.usage, `parallel must be a positive integer (got ${parallel})`);
     if (kvCache !== "f32" && kvCache !== "f16") throw new MathtuneError(ErrorCode.usage, `kvCache must be "f32" or "f16" (got ${String(kvCache)})`);
     // Read the header ourselves first: a missing or non-GGUF file gets our clear error, not a native one.
-    readGguf(path);
+    const file = readGguf(path);
+    // An adapter of another model (or not an adapter) would abort the process inside llama.cpp or load wrongly.
+    if (options.lora !== undefined) checkLoraFor(file, options.lora);
     const llama = await getLlamaCpu();
     let model: LlamaModel;
     try {
@@ -125,6 +130,7 @@ export class LocalModel implements Sampler, Scorer {
         flashAttention: false,
         experimentalKvCacheKeyType: kvCache === "f32" ? "F32" : "F16",
         experimentalKvCacheValueType: kvCache === "f32" ? "F32" : "F16",
+        ...(options.lora !== undefined ? { lora: { adapters: [{ filePath: options.lora, scale: 1 }] } } : {}),
       });
       // Reads of one decode's outputs race in llama.cpp's lazy row reordering (reorder-guard.ts).
       guardOutputReorder(context);

@@ -1,6 +1,7 @@
 /**
- * Training checkpoints: `checkpoint-<step>/` holding `model.gguf` (loadable by llama.cpp),
- * `optimizer.gguf` (AdamW moments) and `state.json` (step, data position, run settings).
+ * Training checkpoints: `checkpoint-<step>/` holding `model.gguf` (loadable by llama.cpp) or, for
+ * a LoRA run, `adapter.gguf` (a llama.cpp LoRA adapter of the run's base model), `optimizer.gguf`
+ * (AdamW moments of the trained tensors) and `state.json` (step, data position, run settings).
  *
  * A checkpoint is written into a temp folder and renamed into place; `latest.json` is then
  * replaced atomically to point at it, and older checkpoints are removed. A crash at any moment
@@ -11,6 +12,7 @@ import { join } from "node:path";
 import { ErrorCode, MathtuneError } from "../errors.js";
 import { loadModelGguf, saveModelGguf, type LoadedModel, type Weights } from "../model/checkpoint.js";
 import type { LlamaConfig } from "../model/config.js";
+import { loadLoraGguf, saveLoraGguf, type LoadedLora, type LoraSpec } from "../model/lora.js";
 import { gv, metaNumber, readGguf, readTensorF32, writeGguf, type GgufMetadata, type GgufTensorToWrite } from "../model/gguf.js";
 import type { CharTokenizer } from "../model/tokenizer.js";
 import { writeFileAtomic } from "../util/fs.js";
@@ -42,9 +44,14 @@ export interface CheckpointData {
   weights: Weights;
   optimizer: OptimizerState;
   state: CheckpointState;
+  /** A LoRA run: `weights` is the adapter, written as `adapter.gguf`. Defaults to none (a model). */
+  lora?: LoraSpec;
 }
 
 const LATEST = "latest.json";
+
+/** The adapter file of a LoRA run's checkpoints and of its result. */
+export const ADAPTER_FILE = "adapter.gguf";
 
 /** Writes a checkpoint of `step` into `outDir` (see the file comment). Returns its folder. */
 export async function saveCheckpoint(outDir: string, data: CheckpointData): Promise<string> {
@@ -56,7 +63,8 @@ export async function saveCheckpoint(outDir: string, data: CheckpointData): Prom
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp);
   try {
-    await saveModelGguf(join(tmp, "model.gguf"), { config: data.config, tokenizer: data.tokenizer, weights: data.weights });
+    if (data.lora) await saveLoraGguf(join(tmp, ADAPTER_FILE), { config: data.config, spec: data.lora, weights: data.weights });
+    else await saveModelGguf(join(tmp, "model.gguf"), { config: data.config, tokenizer: data.tokenizer, weights: data.weights });
     const meta: GgufMetadata = new Map([
       ["general.architecture", gv.str("mathtune-adamw")],
       ["adamw.step", gv.u32(data.optimizer.step)],
@@ -117,15 +125,26 @@ export function latestCheckpoint(outDir: string): { dir: string; step: number } 
 /** Reads a checkpoint folder. */
 export function loadCheckpoint(dir: string): { model: LoadedModel; optimizer: OptimizerState; state: CheckpointState } {
   const model = loadModelGguf(join(dir, "model.gguf"));
+  return { model, ...readTrainingState(dir, model.weights.keys()) };
+}
+
+/** Reads the checkpoint folder of a LoRA run whose base model has `config`. */
+export function loadLoraCheckpoint(dir: string, config: LlamaConfig): { adapter: LoadedLora; optimizer: OptimizerState; state: CheckpointState } {
+  const adapter = loadLoraGguf(join(dir, ADAPTER_FILE), config);
+  return { adapter, ...readTrainingState(dir, adapter.weights.keys()) };
+}
+
+/** AdamW moments of the trained tensors `names`, and state.json. */
+function readTrainingState(dir: string, names: Iterable<string>): { optimizer: OptimizerState; state: CheckpointState } {
   const optPath = join(dir, "optimizer.gguf");
   const file = readGguf(optPath);
   const m: Weights = new Map();
   const v: Weights = new Map();
-  for (const name of model.weights.keys()) {
+  for (const name of names) {
     m.set(name, readTensorF32(file, `${name}.m`));
     v.set(name, readTensorF32(file, `${name}.v`));
   }
   const step = metaNumber(file.metadata, "adamw.step", optPath);
   const state = JSON.parse(readFileSync(join(dir, "state.json"), "utf8")) as CheckpointState;
-  return { model, optimizer: { step, m, v }, state };
+  return { optimizer: { step, m, v }, state };
 }

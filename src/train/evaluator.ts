@@ -21,15 +21,17 @@ import type { Problem, Sample } from "../data/records.js";
 import { Backend } from "../engine/backend.js";
 import { ErrorCode, MathtuneError } from "../errors.js";
 import { readProblems, readSamples } from "../metrics/samples.js";
-import { loadModelGguf, saveModelGguf, type Weights } from "../model/checkpoint.js";
+import { saveModelGguf } from "../model/checkpoint.js";
+import { saveLoraGguf } from "../model/lora.js";
 import type { LlamaConfig } from "../model/config.js";
-import { gv, type GgufMetadata } from "../model/gguf.js";
-import { CharTokenizer, LlamaVocabTokenizer, type Tokenizer } from "../model/tokenizer.js";
+import { gv } from "../model/gguf.js";
 import { writeFileAtomic } from "../util/fs.js";
 import { appendJsonl, repairJsonlTail } from "../util/jsonl.js";
 import { Rng, hashString } from "../util/rng.js";
 import { runInChild, siblingModule, type ChildErrorMessage } from "./child.js";
-import { latestCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointState } from "./checkpoints.js";
+import { ADAPTER_FILE, latestCheckpoint, saveCheckpoint, type CheckpointState } from "./checkpoints.js";
+import { resolveLora } from "./sft.js";
+import { openTrainingModel, resumeTraining } from "./start.js";
 import type { StreamState } from "./data.js";
 import {
   buildEvaluatorData,
@@ -126,6 +128,15 @@ export interface EvaluatorTrainOptions {
   template?: string;
   /** Polled after each step: true saves a checkpoint and ends the run early (`stopped`), without model.gguf. */
   shouldStop?: () => boolean;
+  /**
+   * Train a LoRA adapter of this rank on the frozen base instead of the whole model; the run writes
+   * `adapter.gguf` (with the template and labels) instead of model.gguf. Defaults to none.
+   */
+  loraRank?: number;
+  /** LoRA alpha (scale alpha / rank). Defaults to the rank. */
+  loraAlpha?: number;
+  /** Projections that get an adapter. Defaults to q, k, v, o, gate, up, down. */
+  loraTargets?: string[];
 }
 
 /** What a finished run reports. */
@@ -151,7 +162,10 @@ export interface EvaluatorTrainResult {
   baseAuc: number | null;
   /** valAucPooled of the base model before training. */
   baseAucPooled: number | null;
-  modelPath: string;
+  /** The trained evaluator (a full fine-tune), or null for a LoRA run. */
+  modelPath: string | null;
+  /** The trained adapter of a LoRA run (use it with `base`), or null. */
+  adapterPath: string | null;
   /**
    * valPairs: the (correct, incorrect) pairs of the same held-out problem that valAuc averages
    * over, from valMixedProblems problems; few pairs make valAuc noisy.
@@ -279,24 +293,8 @@ export function sequenceContrastiveSessionLoss(options: { lambda?: number; alpha
   };
 }
 
-interface ModelStart {
-  config: LlamaConfig;
-  weights: Weights;
-  tokenizer: Tokenizer;
-  tokenizerOut: CharTokenizer | GgufMetadata;
-  dispose: () => Promise<void>;
-}
-
-async function openModel(path: string, weights?: Weights): Promise<ModelStart> {
-  const m = loadModelGguf(path);
-  const w = weights ?? m.weights;
-  if (m.tokenizer) return { config: m.config, weights: w, tokenizer: m.tokenizer, tokenizerOut: m.tokenizer, dispose: async () => {} };
-  const tok = await LlamaVocabTokenizer.open(path);
-  return { config: m.config, weights: w, tokenizer: tok, tokenizerOut: m.keptMetadata, dispose: () => tok.dispose() };
-}
-
 /** Settings a resumed run must share with the original (they shape the data or the model). */
-const FROZEN = ["base", "samples", "problems", "loss", "labels", "template", "perProblem", "batch", "slots", "seqLen", "seed", "valFraction"] as const;
+const FROZEN = ["base", "samples", "problems", "loss", "labels", "template", "perProblem", "batch", "slots", "seqLen", "seed", "valFraction", "lora"] as const;
 
 /** Encoded held-out candidates: every distinct graded candidate of the held-out problems. */
 function heldOutCandidates(problems: ReadonlyMap<string, Problem>, samples: readonly Sample[], val: Set<string>, encode: (p: Problem, text: string) => number[] | null) {
@@ -327,7 +325,7 @@ export async function runEvaluatorTraining(options: EvaluatorTrainOptions): Prom
     perProblem: options.perProblem ?? 10,
     steps,
     batch: options.batch ?? 8,
-    lr: options.lr ?? 1e-4,
+    lr: options.lr ?? (options.loraRank !== undefined ? 1e-3 : 1e-4),
     warmup: options.warmup ?? Math.min(100, Math.floor(steps / 10)),
     minLrRatio: options.minLrRatio ?? 0.1,
     weightDecay: options.weightDecay ?? 0.1,
@@ -340,6 +338,7 @@ export async function runEvaluatorTraining(options: EvaluatorTrainOptions): Prom
     problems: options.problems,
     out: options.out,
     template: options.template ?? EVALUATOR_TEMPLATE,
+    lora: resolveLora(options),
   };
   const slots = options.slots ?? 2 * o.batch;
   const saveEvery = options.saveEvery ?? o.evalEvery;
@@ -356,8 +355,8 @@ export async function runEvaluatorTraining(options: EvaluatorTrainOptions): Prom
     throw new MathtuneError(ErrorCode.usage, `${o.out} already holds a run (checkpoint at step ${latest.step})`, { hint: "pass --resume to continue it, or choose another --out folder" });
   }
   if (!latest && options.resume) throw new MathtuneError(ErrorCode.usage, `${o.out}: no checkpoint to resume from`, { hint: "run without --resume to start" });
-  const resumed = latest ? loadCheckpoint(latest.dir) : undefined;
-  const start = await openModel(o.base, resumed?.model.weights);
+  const resumed = latest ? await resumeTraining(latest.dir, o.out, o.base, o.lora, o.seed) : undefined;
+  const start = resumed?.start ?? (await openTrainingModel(o.base, o.lora ? { spec: o.lora, seed: o.seed } : null));
   const backend = Backend.create({ threads: options.threads });
   let session: TrainSession | undefined;
   try {
@@ -438,7 +437,7 @@ export async function runEvaluatorTraining(options: EvaluatorTrainOptions): Prom
         : o.loss === "seq-contrastive"
           ? sequenceContrastiveSessionLoss({ lambda: o.lambda, alpha: o.alpha }, slots)
           : evaluatorSessionLoss({ kind: o.loss, lambda: o.lambda, mix: o.mix }, slots);
-    session = new TrainSession({ config, weights: start.weights, batch: o.batch, seqLen, backend, clipNorm: o.clipNorm, adamw: { weightDecay: o.weightDecay }, ...(hook ? { loss: hook } : {}) });
+    session = new TrainSession({ config, weights: start.weights, batch: o.batch, seqLen, backend, clipNorm: o.clipNorm, adamw: { weightDecay: o.weightDecay }, ...(hook ? { loss: hook } : {}), ...(start.lora ? { lora: start.lora } : {}) });
     const s = session;
     const shape = { seqLen, batch: o.batch, slots, vocabSize: V };
 
@@ -534,7 +533,14 @@ export async function runEvaluatorTraining(options: EvaluatorTrainOptions): Prom
     }
     const checkpoint = async (): Promise<void> => {
       const state: CheckpointState = { step, stream: { ...stream }, run: { ...run, baseAuc, valAuc } };
-      await saveCheckpoint(o.out, { config: outConfig, tokenizer: start.tokenizerOut, weights: s.getWeights(), optimizer: s.getOptimizerState(), state });
+      await saveCheckpoint(o.out, {
+        config: outConfig,
+        tokenizer: start.tokenizerOut,
+        weights: s.getWeights(),
+        optimizer: s.getOptimizerState(),
+        state,
+        ...(o.lora ? { lora: o.lora } : {}),
+      });
     };
     if (!resumed) await checkpoint();
     let loss = NaN;
@@ -568,13 +574,15 @@ export async function runEvaluatorTraining(options: EvaluatorTrainOptions): Prom
         break;
       }
     }
-    const modelPath = join(o.out, "model.gguf");
+    const modelPath = o.lora ? null : join(o.out, "model.gguf");
+    const adapterPath = o.lora ? join(o.out, ADAPTER_FILE) : null;
     if (!stopped) {
       const extraMetadata = new Map([
         [EVALUATOR_TEMPLATE_KEY, gv.str(o.template)],
         [EVALUATOR_LABELS_KEY, gv.str(`${o.labels.positive},${o.labels.negative}`)],
       ]);
-      await saveModelGguf(modelPath, { config: outConfig, tokenizer: start.tokenizerOut, weights: s.getWeights(), extraMetadata });
+      if (o.lora && adapterPath) await saveLoraGguf(adapterPath, { config: outConfig, spec: o.lora, weights: s.getWeights(), extraMetadata });
+      if (modelPath) await saveModelGguf(modelPath, { config: outConfig, tokenizer: start.tokenizerOut, weights: s.getWeights(), extraMetadata });
     }
     return {
       step,
@@ -585,6 +593,7 @@ export async function runEvaluatorTraining(options: EvaluatorTrainOptions): Prom
       baseAuc: baseAuc?.within ?? null,
       baseAucPooled: baseAuc?.pooled ?? null,
       modelPath,
+      adapterPath,
       stats: { trainItems: nItems, valCandidates: held.candidates.length, ...heldOutPairs(held.candidates), tooLong, trainProblems: split.train.size, valProblems: split.val.size },
     };
   } finally {

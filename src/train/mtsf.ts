@@ -9,12 +9,16 @@
  * The fair control (ours): SSFT continued from the first generator stage's model for as many
  * generator steps as the later generator stages add, in `control-sft/`, so "MTSF vs SSFT" is not
  * "more generator steps vs fewer".
+ *
+ * With LoRA (`sft.loraRank` / `evaluator.loraRank`), a stage trains an adapter on the previous
+ * stage's model and merges it into the stage's model.gguf, which the next stage starts from.
  */
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { ErrorCode, MathtuneError } from "../errors.js";
 import { configFromGguf } from "../model/checkpoint.js";
 import { readGguf } from "../model/gguf.js";
+import { mergeLoraGguf } from "../model/lora.js";
 import { writeFileAtomic } from "../util/fs.js";
 import { latestCheckpoint } from "./checkpoints.js";
 import { runEvaluatorInChild, type EvaluatorTrainOptions } from "./evaluator.js";
@@ -59,6 +63,12 @@ export interface MtsfResult {
   control: { name: string; steps: number; model: string } | null;
 }
 
+/** A LoRA stage's model: its adapter merged into the model it started from, written as `out`. */
+async function mergedStageModel(from: string, adapter: string, out: string): Promise<string> {
+  await mergeLoraGguf({ base: from, lora: adapter, out });
+  return out;
+}
+
 /** Parses "sft,evaluator,sft". */
 export function parseStages(spec: string): MtsfStageKind[] {
   const kinds = spec.split(",").map((s) => s.trim());
@@ -93,6 +103,7 @@ export async function runMtsf(o: MtsfOptions): Promise<MtsfResult> {
     const resume = latestCheckpoint(dir) !== undefined;
     o.onStage?.(name, resume ? "resume" : "start");
     const r = await runSftInChild({ ...o.sft, seqLen: sftSeqLen, data: o.sftData, out: dir, base: from, steps, resume }, { onEvent: (e) => o.onSftEvent?.(name, e) });
+    if (r.adapterPath !== null) return mergedStageModel(from, r.adapterPath, model);
     if (r.modelPath === null) throw new MathtuneError(ErrorCode.usage, `stage ${name} stopped at step ${r.step}`, { hint: "rerun the same command to resume" });
     return r.modelPath;
   };
@@ -115,6 +126,7 @@ export async function runMtsf(o: MtsfOptions): Promise<MtsfResult> {
         o.onStage?.(name, resume ? "resume" : "start");
         const r = await runEvaluatorInChild({ ...o.evaluator, base, samples: o.samples, problems: o.problems, out: dir, steps, resume });
         valAuc = r.valAuc;
+        if (r.adapterPath !== null) await mergedStageModel(base, r.adapterPath, model);
       }
       base = model;
       result.stages.push({ name, kind, steps, model, valAuc });

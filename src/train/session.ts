@@ -8,17 +8,22 @@
  *
  * plus a forward-only graph (loss and logits) for validation and inference checks. Nothing is
  * rebuilt between steps; each step only writes its inputs and runs graphs.
+ *
+ * With `lora`, the trained parameters are the adapter matrices (A and B of each targeted
+ * projection) and the base model is a constant of the graphs, kept in its stored type: no
+ * gradient, accumulator or optimizer state exists for it.
  */
 import { ErrorCode, MathtuneError } from "../errors.js";
 import { Tape, type MatmulGradMode } from "../engine/autograd.js";
 import type { Backend } from "../engine/backend.js";
-import { GgmlType } from "../engine/ffi.js";
+import { GgmlType, type GgmlTypeId } from "../engine/ffi.js";
 import { StaticGraph, graphBytes } from "../engine/graph.js";
 import { AdamW, type AdamWOptions } from "../engine/optimizer.js";
-import { Context, Tensor, getF32, setF32, setI32, zeroTensor } from "../engine/tensor.js";
-import { tensorShapes, type Weights } from "../model/checkpoint.js";
+import { Context, Tensor, getF32, setBytes, setF32, setI32, zeroTensor } from "../engine/tensor.js";
+import { tensorShapes, type StoredTensor, type StoredWeights, type Weights } from "../model/checkpoint.js";
 import type { LlamaConfig } from "../model/config.js";
-import { llamaLogits, llamaTensors, maskedNll, type BatchInputs, type LossInputs } from "../model/llama.js";
+import { attachLora, llamaLogits, llamaTensors, maskedNll, type BatchInputs, type LossInputs } from "../model/llama.js";
+import { loraShapes, type LoraSpec } from "../model/lora.js";
 import { attentionInputs } from "./data.js";
 
 /** One batch, already tokenized and laid out for the graph (see {@link BatchInputs}). */
@@ -70,6 +75,11 @@ export interface SessionOptions {
   matmulGrad?: MatmulGradMode;
   /** The training loss. Defaults to the masked next-token NLL on targetIndex / weight. */
   loss?: SessionLoss;
+  /**
+   * Train a LoRA adapter instead of the model: `weights` then holds the adapter (A and B by tensor
+   * name, see model/lora.ts) and `base` the frozen model in its stored types. Defaults to none.
+   */
+  lora?: { spec: LoraSpec; base: StoredWeights };
 }
 
 /** What one optimizer step reports. */
@@ -131,12 +141,18 @@ export class TrainSession {
     if (!(this.clipNorm >= 0)) throw new MathtuneError(ErrorCode.usage, `clip norm must be >= 0 (got ${this.clipNorm})`);
     const T = this.seqLen;
     const N = T * this.batch;
-    const shapes = tensorShapes(o.config);
+    const shapes = o.lora ? loraShapes(o.config, o.lora.spec) : tensorShapes(o.config);
     this.names = shapes.map((s) => s.name);
+    const frozenShapes = o.lora ? tensorShapes(o.config) : [];
 
-    // Parameters, optimizer state, gradient accumulators and inputs share one backend buffer.
-    this.paramCtx = new Context({ maxTensors: shapes.length * 4 + 16 + (o.loss ? 32 : 0) });
+    // Parameters, optimizer state, gradient accumulators, inputs (and a frozen base) share one backend buffer.
+    this.paramCtx = new Context({ maxTensors: shapes.length * 4 + frozenShapes.length + 16 + (o.loss ? 32 : 0) });
     this.loss = o.loss;
+    const frozen = frozenShapes.map((s) => {
+      const t = o.lora?.base.get(s.name);
+      if (!t) throw new MathtuneError(ErrorCode.usage, `base weights lack tensor ${s.name}`);
+      return this.paramCtx.newTensor(t.type as GgmlTypeId, s.shape, s.name);
+    });
     this.params = shapes.map((s) => this.paramCtx.newTensor(GgmlType.F32, s.shape, s.name));
     // ggml's AdamW kernel only updates tensors flagged as parameters.
     for (const p of this.params) this.paramCtx.api.set_param(p.ptr);
@@ -166,14 +182,17 @@ export class TrainSession {
     this.defaultMask = plain.mask;
     setF32(one, Float32Array.of(1));
     if (ropeFactors && factors) setF32(ropeFactors, Float32Array.from(factors));
+    if (o.lora) for (const [i, s] of frozenShapes.entries()) setBytes(frozen[i], (o.lora.base.get(s.name) as StoredTensor).read());
     this.setWeights(o.weights);
 
-    const byName = (list: Tensor[]) => (name: string): Tensor => {
-      const i = this.names.indexOf(name);
+    const byName = (names: string[], list: Tensor[]) => (name: string): Tensor => {
+      const i = names.indexOf(name);
       if (i < 0) throw new MathtuneError(ErrorCode.native, `no tensor ${name}`);
       return list[i];
     };
-    const roles = llamaTensors(o.config, byName(this.params), ropeFactors);
+    const trained = byName(this.names, this.params);
+    const roles = llamaTensors(o.config, o.lora ? byName(frozenShapes.map((s) => s.name), frozen) : trained, ropeFactors);
+    if (o.lora) attachLora(roles, o.lora.spec, trained);
 
     // Micro-step graph: forward + backward + accumulate.
     const size = 16384;

@@ -11,14 +11,15 @@ import { join } from "node:path";
 import { ErrorCode, MathtuneError } from "../errors.js";
 import { SftExampleSchema, type SftExample } from "../data/records.js";
 import { Backend, cpuVariant } from "../engine/backend.js";
-import { initWeights, loadModelGguf, parameterCount, saveModelGguf, type Weights } from "../model/checkpoint.js";
+import { initWeights, parameterCount, saveModelGguf } from "../model/checkpoint.js";
+import { loraShapes, loraSpec, saveLoraGguf, type LoraSpec } from "../model/lora.js";
 import { presetConfig, type LlamaConfig, type SizePreset } from "../model/config.js";
-import type { GgufMetadata } from "../model/gguf.js";
-import { CharTokenizer, LlamaVocabTokenizer, type Tokenizer } from "../model/tokenizer.js";
+import { CharTokenizer } from "../model/tokenizer.js";
 import { appendJsonl, readJsonl, repairJsonlTail } from "../util/jsonl.js";
 import { writeFileAtomic } from "../util/fs.js";
 import { BatchStream, encodeExamples, packRows, splitTrainVal, validationBatches, type EncodedExample } from "./data.js";
-import { latestCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointState } from "./checkpoints.js";
+import { ADAPTER_FILE, latestCheckpoint, saveCheckpoint, type CheckpointState } from "./checkpoints.js";
+import { openTrainingModel, resumeTraining, type ModelStart, type ResumedRun } from "./start.js";
 import { lrAt, validateSchedule } from "./schedule.js";
 import { TrainSession, type Batch } from "./session.js";
 
@@ -64,19 +65,31 @@ export interface SftOptions {
   saveEvery?: number;
   /** "cpu" or "cuda". Defaults to "cpu". */
   device?: "cpu" | "cuda";
+  /**
+   * Train a LoRA adapter of this rank instead of the whole model: the base (`base`, required) stays
+   * frozen in its stored type and the run writes `adapter.gguf`. Defaults to none (full fine-tune).
+   */
+  loraRank?: number;
+  /** LoRA alpha: the adapter's update is scaled by alpha / rank. Defaults to the rank (scale 1). */
+  loraAlpha?: number;
+  /** Projections that get an adapter, from q, k, v, o, gate, up, down. Defaults to all seven. */
+  loraTargets?: string[];
 }
 
 /** {@link SftOptions} with every default applied. */
-export type ResolvedSftOptions = Required<Omit<SftOptions, "base" | "size" | "lr" | "seqLen">> & {
+export type ResolvedSftOptions = Required<Omit<SftOptions, "base" | "size" | "lr" | "seqLen" | "loraRank" | "loraAlpha" | "loraTargets">> & {
   base: string | null;
   size: SizePreset | null;
   lr: number;
   seqLen: number | null;
+  /** The adapter trained, or null for a full fine-tune. */
+  lora: LoraSpec | null;
 };
 
 /** Applies defaults and checks ranges (usage errors before anything is loaded). */
 export function resolveSftOptions(o: SftOptions): ResolvedSftOptions {
   if (o.base && o.size) throw new MathtuneError(ErrorCode.usage, "--base and --size are exclusive", { hint: "fine-tune a GGUF with --base, or train a new model with --size" });
+  const lora = resolveLora(o);
   const steps = o.steps ?? 200;
   const evalEvery = o.evalEvery ?? Math.max(1, Math.round(steps / 10));
   const r: ResolvedSftOptions = {
@@ -88,7 +101,7 @@ export function resolveSftOptions(o: SftOptions): ResolvedSftOptions {
     batch: o.batch ?? 8,
     accumulation: o.accumulation ?? 1,
     seqLen: o.seqLen ?? null,
-    lr: o.lr ?? (o.base ? 1e-4 : 1e-3),
+    lr: o.lr ?? (o.base && !lora ? 1e-4 : 1e-3),
     warmup: o.warmup ?? Math.min(100, Math.round(steps / 10)),
     minLrRatio: o.minLrRatio ?? 0.1,
     weightDecay: o.weightDecay ?? 0.1,
@@ -100,6 +113,7 @@ export function resolveSftOptions(o: SftOptions): ResolvedSftOptions {
     evalEvery,
     saveEvery: o.saveEvery ?? evalEvery,
     device: o.device ?? "cpu",
+    lora,
   };
   const posInt = (k: string, v: number): void => {
     if (!Number.isInteger(v) || v < 1) throw new MathtuneError(ErrorCode.usage, `--${k} must be a positive integer (got ${v})`);
@@ -117,6 +131,18 @@ export function resolveSftOptions(o: SftOptions): ResolvedSftOptions {
   if (!Number.isInteger(r.seed)) throw new MathtuneError(ErrorCode.usage, `--seed must be an integer (got ${r.seed})`);
   validateSchedule({ lr: r.lr, steps: r.steps, warmup: r.warmup, minLrRatio: r.minLrRatio });
   return r;
+}
+
+/** The adapter of a run's LoRA options (usage errors for LoRA settings without a rank or a base), or null. */
+export function resolveLora(o: { base?: string; loraRank?: number; loraAlpha?: number; loraTargets?: string[] }): LoraSpec | null {
+  if (o.loraRank === undefined) {
+    if (o.loraAlpha !== undefined || o.loraTargets !== undefined) {
+      throw new MathtuneError(ErrorCode.usage, "--lora-alpha and --lora-targets need --lora-rank", { hint: "add --lora-rank R (e.g. 16) to train a LoRA adapter" });
+    }
+    return null;
+  }
+  if (!o.base) throw new MathtuneError(ErrorCode.usage, "--lora-rank needs --base", { hint: "LoRA adapts an existing model: pass its GGUF with --base" });
+  return loraSpec({ rank: o.loraRank, alpha: o.loraAlpha, targets: o.loraTargets });
 }
 
 /** Reads and validates the data file (`file:line: field ...` on the first bad record). */
@@ -150,46 +176,26 @@ export interface SftResult {
   step: number;
   /** True when stopped early by `shouldStop`. */
   stopped: boolean;
-  /** Final model (written when the run completes). */
+  /** Final model (written when a full fine-tune completes). */
   modelPath: string | null;
+  /** Final LoRA adapter (written when a LoRA run completes), to use with its base model. */
+  adapterPath: string | null;
   /** Last training loss and validation loss. */
   loss: number;
   valLoss: number | null;
   checkpoint: string;
 }
 
-interface ModelStart {
-  config: LlamaConfig;
-  weights: Weights;
-  tokenizer: Tokenizer;
-  /** What saveModelGguf writes as tokenizer. */
-  tokenizerOut: CharTokenizer | GgufMetadata;
-  dispose: () => Promise<void>;
-}
-
 async function startModel(o: ResolvedSftOptions, examples: SftExample[]): Promise<ModelStart> {
-  if (o.base) {
-    const m = loadModelGguf(o.base);
-    if (m.tokenizer) return { config: m.config, weights: m.weights, tokenizer: m.tokenizer, tokenizerOut: m.tokenizer, dispose: async () => {} };
-    const tok = await LlamaVocabTokenizer.open(o.base);
-    return { config: m.config, weights: m.weights, tokenizer: tok, tokenizerOut: m.keptMetadata, dispose: () => tok.dispose() };
-  }
+  if (o.base) return openTrainingModel(o.base, o.lora ? { spec: o.lora, seed: o.seed } : null);
   // Our own model: characters of the training data, with byte fallback for anything else.
   const tok = CharTokenizer.fromCorpus(examples.flatMap((e) => [e.prompt, e.completion]));
   const config = presetConfig(o.size ?? "tiny", tok.vocabSize);
   return { config, weights: initWeights(config, o.seed), tokenizer: tok, tokenizerOut: tok, dispose: async () => {} };
 }
 
-async function resumeModel(dir: string): Promise<{ start: ModelStart; ck: ReturnType<typeof loadCheckpoint> }> {
-  const ck = loadCheckpoint(dir);
-  const m = ck.model;
-  if (m.tokenizer) return { ck, start: { config: m.config, weights: m.weights, tokenizer: m.tokenizer, tokenizerOut: m.tokenizer, dispose: async () => {} } };
-  const tok = await LlamaVocabTokenizer.open(join(dir, "model.gguf"));
-  return { ck, start: { config: m.config, weights: m.weights, tokenizer: tok, tokenizerOut: m.keptMetadata, dispose: () => tok.dispose() } };
-}
-
 /** Settings that must not change when resuming (they shape the data stream or the model). */
-const FROZEN = ["data", "base", "size", "batch", "accumulation", "seqLen", "seed", "valFraction"] as const;
+const FROZEN = ["data", "base", "size", "batch", "accumulation", "seqLen", "seed", "valFraction", "lora"] as const;
 
 /** Runs SFT; see {@link SftOptions}. Throws MathtuneError on bad input, divergence or native failure. */
 export async function runSft(options: SftOptions, hooks: SftHooks = {}): Promise<SftResult> {
@@ -203,11 +209,10 @@ export async function runSft(options: SftOptions, hooks: SftHooks = {}): Promise
   if (!latest && o.resume) throw new MathtuneError(ErrorCode.usage, `${o.out}: no checkpoint to resume from`, { hint: "run without --resume to start" });
 
   let start: ModelStart;
-  let resumed: ReturnType<typeof loadCheckpoint> | undefined;
+  let resumed: ResumedRun | undefined;
   if (latest) {
-    const r = await resumeModel(latest.dir);
-    start = r.start;
-    resumed = r.ck;
+    resumed = await resumeTraining(latest.dir, o.out, o.base, o.lora, o.seed);
+    start = resumed.start;
     const prev = resumed.state.run as Record<string, unknown>;
     const now: Record<string, unknown> = { ...o, seqLen: o.seqLen ?? Math.min(512, start.config.contextLength) };
     for (const k of FROZEN) {
@@ -255,6 +260,7 @@ export async function runSft(options: SftOptions, hooks: SftHooks = {}): Promise
       accumulation: o.accumulation,
       clipNorm: o.clipNorm,
       adamw: { weightDecay: o.weightDecay },
+      ...(start.lora ? { lora: start.lora } : {}),
     });
     const stream = new BatchStream(trainEx, seqLen, o.batch, config.vocabSize, pad, o.seed);
     let step = 0;
@@ -273,6 +279,7 @@ export async function runSft(options: SftOptions, hooks: SftHooks = {}): Promise
     const table: Array<[string, string]> = [
       ["model", o.base ? o.base : `${o.size} (new)`],
       ["parameters", parameterCount(config).toLocaleString("en-US")],
+      ...(o.lora ? [["LoRA rank / alpha / targets (trained parameters)", loraSummary(config, o.lora)] as [string, string]] : []),
       ["layers / d_model / heads / kv heads / ffn", `${config.nLayers} / ${config.dModel} / ${config.nHeads} / ${config.nKvHeads} / ${config.ffnDim}`],
       ["vocabulary", String(config.vocabSize)],
       ["examples (train / validation)", `${trainEx.length} / ${valEx.length}`],
@@ -300,7 +307,14 @@ export async function runSft(options: SftOptions, hooks: SftHooks = {}): Promise
     const checkpoint = async (): Promise<string> => {
       const s = session as TrainSession;
       const state: CheckpointState = { step, stream: { ...stream.state }, run: runRecord, ...(valLoss !== null ? { valLoss } : {}) };
-      const dir = await saveCheckpoint(o.out, { config, tokenizer: start.tokenizerOut, weights: s.getWeights(), optimizer: s.getOptimizerState(), state });
+      const dir = await saveCheckpoint(o.out, {
+        config,
+        tokenizer: start.tokenizerOut,
+        weights: s.getWeights(),
+        optimizer: s.getOptimizerState(),
+        state,
+        ...(o.lora ? { lora: o.lora } : {}),
+      });
       emit({ kind: "checkpoint", step, dir });
       return dir;
     };
@@ -355,11 +369,15 @@ export async function runSft(options: SftOptions, hooks: SftHooks = {}): Promise
     }
     if (stopped && lastCheckpointStep(lastCheckpoint) !== step) lastCheckpoint = await checkpoint();
     let modelPath: string | null = null;
-    if (!stopped) {
+    let adapterPath: string | null = null;
+    if (!stopped && o.lora) {
+      adapterPath = join(o.out, ADAPTER_FILE);
+      await saveLoraGguf(adapterPath, { config, spec: o.lora, weights: session.getWeights() });
+    } else if (!stopped) {
       modelPath = join(o.out, "model.gguf");
       await saveModelGguf(modelPath, { config, tokenizer: start.tokenizerOut, weights: session.getWeights() });
     }
-    return { step, stopped, modelPath, loss, valLoss, checkpoint: lastCheckpoint };
+    return { step, stopped, modelPath, adapterPath, loss, valLoss, checkpoint: lastCheckpoint };
   } finally {
     session?.dispose();
     backend.dispose();
@@ -391,4 +409,10 @@ function trimMetrics(path: string, step: number): void {
       }
     });
   writeFileAtomic(path, kept.map((l) => l + "\n").join(""));
+}
+
+/** "rank / alpha / targets (n trained parameters)" for the start-up table. */
+export function loraSummary(config: LlamaConfig, spec: LoraSpec): string {
+  const n = loraShapes(config, spec).reduce((a, t) => a + t.shape[0] * t.shape[1], 0);
+  return `${spec.rank} / ${spec.alpha} / ${spec.targets.join(",")} (${n.toLocaleString("en-US")})`;
 }

@@ -13,10 +13,8 @@ import { Backend } from "../../src/engine/backend.js";
 import { loadModelGguf } from "../../src/model/checkpoint.js";
 import type { LlamaConfig } from "../../src/model/config.js";
 import { readGguf } from "../../src/model/gguf.js";
-import { LlamaVocabTokenizer } from "../../src/model/tokenizer.js";
-import { encodeExamples } from "../../src/train/data.js";
 import { runSft } from "../../src/train/sft.js";
-import { ARCH_CASES, mathCorpus, saveArchModel, type ArchName } from "../model/arch-fixtures.js";
+import { ARCH_CASES, mathCorpus, promptIds, saveArchModel, type ArchName } from "../model/arch-fixtures.js";
 import { llamaCppLogProbs, maxAbsDiff, tsLogProbs } from "./logprobs.js";
 
 const dir = mkdtempSync(join(tmpdir(), "mathtune-golden-arch-"));
@@ -24,20 +22,10 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const backend = Backend.create({ threads: 1 });
 const TEXT = "Problem: What is 128+35? Solution: We add $128 + 35 = 163$.\nThe answer is \\boxed{163}. π ≈ 3.14";
 
-/** Token ids of TEXT as the training data path makes them (llama.cpp's tokenizer), BOS when the model wants one. */
-async function promptIds(path: string): Promise<number[]> {
-  const tok = await LlamaVocabTokenizer.open(path);
-  try {
-    return encodeExamples([{ prompt: TEXT, completion: "" }], tok)[0].prompt;
-  } finally {
-    await tok.dispose();
-  }
-}
-
 /** Loads `path` as the trainer does and compares both forward passes; returns the max abs difference and the rows. */
 async function compareFile(path: string): Promise<{ worst: number; config: LlamaConfig; ids: number[]; reference: Float64Array[] }> {
   const m = loadModelGguf(path);
-  const ids = await promptIds(path);
+  const ids = await promptIds(path, TEXT);
   assert.ok(ids.length > 20 && ids.length < 64, `prompt of ${ids.length} tokens`);
   const reference = await llamaCppLogProbs(path, ids, m.config.vocabSize);
   return { worst: maxAbsDiff(tsLogProbs(m.config, m.weights, ids, backend), reference), config: m.config, ids, reference };

@@ -6,11 +6,14 @@ import type { Backend } from "../../src/engine/backend.js";
 import type { Weights } from "../../src/model/checkpoint.js";
 import type { LlamaConfig } from "../../src/model/config.js";
 import { getLlamaCpu } from "../../src/sample/llama.js";
-import { TrainSession } from "../../src/train/session.js";
+import { TrainSession, type SessionOptions } from "../../src/train/session.js";
 
-/** Log-softmax rows [position][vocab] of our forward pass over `ids` (one sequence). */
-export function tsLogProbs(cfg: LlamaConfig, w: Weights, ids: number[], backend: Backend): Float64Array[] {
-  const s = new TrainSession({ config: cfg, weights: w, batch: 1, seqLen: ids.length, backend });
+/**
+ * Log-softmax rows [position][vocab] of our forward pass over `ids` (one sequence). With `lora`,
+ * `w` is the adapter and `lora.base` the model in its stored types.
+ */
+export function tsLogProbs(cfg: LlamaConfig, w: Weights, ids: number[], backend: Backend, lora?: SessionOptions["lora"]): Float64Array[] {
+  const s = new TrainSession({ config: cfg, weights: w, batch: 1, seqLen: ids.length, backend, ...(lora ? { lora } : {}) });
   try {
     const lg = s.logits(Int32Array.from(ids));
     const V = cfg.vocabSize;
@@ -31,9 +34,10 @@ export function tsLogProbs(cfg: LlamaConfig, w: Weights, ids: number[], backend:
 /**
  * llama.cpp's next-token log-probabilities over `ids` for the model at `path`. With `f32Cache`
  * the KV cache is F32, so the comparison measures the model code rather than the F16 cache's
- * rounding (which alone moves log-probs by up to ~5e-3 on large-activation models).
+ * rounding (which alone moves log-probs by up to ~5e-3 on large-activation models). `lora` is an
+ * adapter GGUF that llama.cpp applies (scale 1).
  */
-export async function llamaCppLogProbs(path: string, ids: number[], vocab: number, f32Cache = true): Promise<Float64Array[]> {
+export async function llamaCppLogProbs(path: string, ids: number[], vocab: number, f32Cache = true, lora?: string): Promise<Float64Array[]> {
   const llama = await getLlamaCpu();
   const model = await llama.loadModel({ modelPath: path });
   try {
@@ -41,6 +45,7 @@ export async function llamaCppLogProbs(path: string, ids: number[], vocab: numbe
       contextSize: 128,
       sequences: 1,
       threads: 1,
+      ...(lora ? { lora: { adapters: [{ filePath: lora, scale: 1 }] } } : {}),
       ...(f32Cache ? { flashAttention: false, experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32" } : {}),
     });
     const seq = ctx.getSequence();

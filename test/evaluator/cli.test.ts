@@ -110,3 +110,46 @@ test("train mtsf: sft -> evaluator (ce) -> sft plus the control, each stage resu
   assert.equal(again.code, 0, again.err);
   assert.match(again.err, /stage-1-sft: skip[\s\S]*stage-2-evaluator: skip[\s\S]*stage-3-sft: skip[\s\S]*control-sft: skip/);
 });
+
+test("train mtsf --lora-rank: every stage trains an adapter and merges it into the stage model the next stage starts from", async () => {
+  const base = join(dir, "lora-base.gguf");
+  await saveModelGguf(base, { config: cfg, tokenizer: tok, weights: initWeights(cfg, 5) });
+  const sft = join(dir, "lora-sft.jsonl");
+  writeFileSync(sft, problems.map((p) => JSON.stringify({ prompt: generatorPrompt(p.problem), completion: `${p.answer} ok` })).join("\n") + "\n");
+  const out = join(dir, "mtsf-lora");
+  const r = await cli(["train", "mtsf", "--base", base, "--sft-data", sft, "--samples", sampFile, "--problems", probFile, "--out", out,
+    "--steps", "2,2,1", "--loss", "ce", "--batch", "2", "--seq-len", "128", "--sft-batch", "2", "--threads", "1", "--val-fraction", "0.25",
+    "--lora-rank", "2", "--lora-targets", "q,v", "--no-control"]);
+  assert.equal(r.code, 0, r.err);
+  let previous = readFileSync(base);
+  for (const f of ["stage-1-sft", "stage-2-evaluator", "stage-3-sft"]) {
+    assert.ok(existsSync(join(out, f, "adapter.gguf")), `${f}/adapter.gguf`);
+    const model = readFileSync(join(out, f, "model.gguf"));
+    assert.notDeepEqual(model, previous, `${f} changed the model`);
+    previous = model;
+  }
+});
+
+test("train evaluator --lora-rank writes an adapter with its template and labels; score --lora uses them", async () => {
+  const base = join(dir, "lora-eval-base.gguf");
+  await saveModelGguf(base, { config: cfg, tokenizer: tok, weights: initWeights(cfg, 6) });
+  const run = join(dir, "lora-eval");
+  const template = "Q: {problem}\nA: {solution}\nVerdict:";
+  const t = await cli(["train", "evaluator", "--base", base, "--samples", sampFile, "--problems", probFile, "--out", run, "--loss", "ce", "--steps", "3",
+    "--batch", "2", "--seq-len", "128", "--threads", "1", "--template", template, "--labels", "good,bad", "--lora-rank", "2"]);
+  assert.equal(t.code, 0, t.err);
+  const adapter = join(run, "adapter.gguf");
+  assert.match(t.out, /adapter: .*adapter\.gguf \(base /);
+  assert.ok(existsSync(adapter) && !existsSync(join(run, "model.gguf")));
+  const scores = async (name: string, extra: string[]): Promise<number[]> => {
+    const out = join(dir, `${name}.jsonl`);
+    const r = await cli(["score", "--model", base, "--samples", sampFile, "--problems", probFile, "--out", out, "--threads", "1", ...extra]);
+    assert.equal(r.code, 0, r.err);
+    return readFileSync(out, "utf8").trim().split("\n").map((l) => (JSON.parse(l) as Sample).score as number);
+  };
+  // With --lora alone, score takes the template and label words from the adapter: the same scores as
+  // when they are given, and others than the paper's template and words.
+  const recorded = await scores("lora-recorded", ["--lora", adapter]);
+  assert.deepEqual(recorded, await scores("lora-given", ["--lora", adapter, "--template", template, "--labels", "good,bad"]));
+  assert.notDeepEqual(recorded, await scores("lora-paper", ["--lora", adapter, "--template", "paper", "--labels", "correct,incorrect"]));
+});

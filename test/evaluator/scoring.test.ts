@@ -194,7 +194,7 @@ test("a cross-entropy evaluator learns a visible feature: held-out AUC near 1 af
   });
   t.diagnostic(`held-out AUC: base ${r.baseAuc?.toFixed(3)} -> trained ${r.valAuc?.toFixed(3)} (${r.stats.valCandidates} candidates, ${r.stats.trainItems} training items)`);
   assert.equal(r.step, 40);
-  assert.ok(existsSync(r.modelPath));
+  assert.ok(r.modelPath !== null && existsSync(r.modelPath));
   assert.ok(r.valAuc !== null && r.valAuc > 0.95, `held-out AUC ${r.valAuc}`);
   // Every held-out problem has both classes, so both figures are defined; the pooled one is
   // reported beside the within-problem one, not instead of it.
@@ -280,8 +280,40 @@ test("an evaluator-training child whose parent goes away saves a checkpoint and 
   // The run continues from that checkpoint.
   const more = await runEvaluatorTraining({ ...options, loss: "ce", steps: latest.step + 2, resume: true });
   assert.deepEqual([more.step, more.stopped], [latest.step + 2, false]);
-  assert.ok(existsSync(more.modelPath));
+  assert.ok(more.modelPath !== null && existsSync(more.modelPath));
   assert.equal(readGguf(more.modelPath).metadata.get(EVALUATOR_TEMPLATE_KEY)?.value, "Problem: {problem}\nSolution:\n{solution}\nThe above candidate solution is");
   // A different template is a different run.
   await assert.rejects(runEvaluatorTraining({ ...options, loss: "ce", template: EVALUATOR_TEMPLATE, steps: latest.step + 4, resume: true }), /--resume: template was/);
+});
+
+test("a LoRA evaluator (base frozen) learns the visible feature; its adapter carries the template and scores through LocalModel", async (t) => {
+  const { probFile, sampFile } = await visibleFeatureWorld();
+  // A base with larger weights than the init: through a frozen init-scale output projection every
+  // distribution stays near uniform, whatever the adapter does.
+  const base = join(dir, "lora-base.gguf");
+  await saveModelGguf(base, { config: cfg, tokenizer: tok, weights: scaledWeights(9, 4) });
+  const out = join(dir, "lora-run");
+  const settings = { loss: "ce", steps: 40, batch: 2, seqLen: 128, lr: 1e-2, warmup: 4, valFraction: 0.2, threads: 1 } as const;
+  const r = await runEvaluatorTraining({ base, samples: sampFile, problems: probFile, out, ...settings, loraRank: 8, loraAlpha: 32 });
+  const losses = readFileSync(join(out, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => (JSON.parse(l) as { loss: number }).loss);
+  t.diagnostic(`loss ${losses[0].toFixed(3)} -> ${r.loss.toFixed(3)}; held-out AUC: base ${r.baseAuc?.toFixed(3)} -> LoRA ${r.valAuc?.toFixed(3)}`);
+  assert.equal(r.modelPath, null);
+  assert.ok(r.adapterPath !== null && existsSync(r.adapterPath) && !existsSync(join(out, "model.gguf")));
+  assert.ok(r.loss < 0.5 * losses[0], `loss ${losses[0]} -> ${r.loss}`);
+  assert.ok(r.valAuc !== null && r.baseAuc !== null && r.valAuc > 0.9 && r.valAuc > r.baseAuc, `held-out AUC ${r.baseAuc} -> ${r.valAuc}`);
+  const meta = readGguf(r.adapterPath).metadata;
+  assert.equal(meta.get("general.type")?.value, "adapter");
+  assert.deepEqual(meta.get(EVALUATOR_TEMPLATE_KEY), { type: GgufType.STRING, value: EVALUATOR_TEMPLATE });
+  // S(good) - S(bad) in llama.cpp: clearly wider with the adapter than from the base alone.
+  const gap = async (lora?: string): Promise<number> => {
+    const local = await LocalModel.open(base, { threads: 1, parallel: 2, ...(lora ? { lora } : {}) });
+    try {
+      return (await evaluatorScore(local, evaluatorPrompt("3+3?", "6 ok"))).score - (await evaluatorScore(local, evaluatorPrompt("3+3?", "8 no!"))).score;
+    } finally {
+      await local.close();
+    }
+  };
+  const [withAdapter, without] = [await gap(r.adapterPath), await gap()];
+  t.diagnostic(`S(good) - S(bad): ${without.toFixed(4)} base, ${withAdapter.toFixed(4)} with the adapter`);
+  assert.ok(withAdapter > 0.1 && withAdapter > without + 0.05, `gap ${without} -> ${withAdapter}`);
 });

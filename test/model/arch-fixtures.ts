@@ -2,7 +2,9 @@
 // names, a byte-level BPE vocabulary trained here): Qwen2.5-style `qwen2`, Llama 3.x-style
 // `llama` with "llama3" RoPE factors, and a SmolLM-style tied `llama`.
 import { Rng } from "../../src/util/rng.js";
-import { initWeights, saveModelGguf, type Weights } from "../../src/model/checkpoint.js";
+import { initWeights, saveModelGguf, type SaveModelOptions, type Weights } from "../../src/model/checkpoint.js";
+import { LlamaVocabTokenizer } from "../../src/model/tokenizer.js";
+import { encodeExamples } from "../../src/train/data.js";
 import { llama3RopeFactors, type LlamaConfig } from "../../src/model/config.js";
 import { bpeGgufMetadata, trainByteBpe, type ByteBpe, type BpeOptions } from "./bpe.js";
 
@@ -96,16 +98,26 @@ export function archWeights(config: LlamaConfig, seed: number, spread = 5): Weig
   return w;
 }
 
-/** Writes the case's model to `path` (F32, or F16 matrices); returns what the tests need. */
+/** Writes the case's model to `path` (F32, or matrices in F16 / `matrixType`); returns what the tests need. */
 export async function saveArchModel(
   path: string,
   name: ArchName,
-  options: { seed?: number; spread?: number; f16?: boolean } = {},
+  options: { seed?: number; spread?: number; f16?: boolean; matrixType?: SaveModelOptions["matrixType"] } = {},
 ): Promise<{ config: LlamaConfig; bpe: ByteBpe; weights: Weights }> {
   const bpe = archTokenizer(name);
   const config: LlamaConfig = { ...ARCH_CASES[name].config, vocabSize: bpe.tokens.length };
   if (config.ropeFactors) config.ropeFactors = [...config.ropeFactors];
   const weights = archWeights(config, options.seed ?? 1, options.spread);
-  await saveModelGguf(path, { config, tokenizer: bpeGgufMetadata(bpe), weights, name: `tiny-${name}`, f16: options.f16 });
+  await saveModelGguf(path, { config, tokenizer: bpeGgufMetadata(bpe), weights, name: `tiny-${name}`, f16: options.f16, matrixType: options.matrixType });
   return { config, bpe, weights };
+}
+
+/** Token ids of `text` as the training data path makes them (llama.cpp's tokenizer), BOS when the model wants one. */
+export async function promptIds(path: string, text: string): Promise<number[]> {
+  const tok = await LlamaVocabTokenizer.open(path);
+  try {
+    return encodeExamples([{ prompt: text, completion: "" }], tok)[0].prompt;
+  } finally {
+    await tok.dispose();
+  }
 }

@@ -140,16 +140,39 @@ test("reading a quantized tensor names the type and the tensor", async () => {
   try {
     const path = join(dir, "q.gguf");
     await writeGguf(path, new Map(), [{ name: "w", shape: [32], data: new Float32Array(32) }]);
-    // Rewrite the type field (u32 right after the dims) as Q8_0 and grow the data to its block size.
+    // Rewrite the type field (u32 right after the dims) as Q4_0 and cut the data to its block size.
     const buf = readFileSync(path);
     const f = readGguf(path);
     const nameBytes = Buffer.from("w");
     const typePos = buf.indexOf(nameBytes, 24) + nameBytes.length + 4 + 8;
-    buf.writeUInt32LE(GgmlType.Q8_0, typePos);
-    writeFileSync(path, buf.subarray(0, f.dataOffset + 34));
+    buf.writeUInt32LE(GgmlType.Q4_0, typePos);
+    writeFileSync(path, buf.subarray(0, f.dataOffset + 18));
+    const g = readGguf(path);
+    assert.equal(g.tensors[0].type, GgmlType.Q4_0);
+    assert.throws(() => readTensorF32(g, "w"), (e: unknown) => e instanceof MathtuneError && e.code === "E_GGUF" && /tensor w has type Q4_0/.test(e.message));
+  } finally {
+    cleanup();
+  }
+});
+
+test("Q8_0 tensors: written as llama.cpp's blocks (F16 scale + 32 int8), read back within about half a step", async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const path = join(dir, "q8.gguf");
+    const data = Float32Array.from({ length: 96 }, (_, i) => Math.sin(i * 0.7) * (i < 32 ? 0.01 : i < 64 ? 3 : 0));
+    await writeGguf(path, new Map(), [{ name: "w", shape: [32, 3], data, type: GgmlType.Q8_0 }]);
     const g = readGguf(path);
     assert.equal(g.tensors[0].type, GgmlType.Q8_0);
-    assert.throws(() => readTensorF32(g, "w"), (e: unknown) => e instanceof MathtuneError && e.code === "E_GGUF" && /tensor w has type Q8_0/.test(e.message));
+    assert.equal(g.tensors[0].bytes, 3 * 34);
+    const back = readTensorF32(g, "w");
+    for (let b = 0; b < 3; b++) {
+      const block = data.subarray(b * 32, b * 32 + 32);
+      // Half a quantization step, plus the F16 rounding of the scale times up to 127.
+      const step = Math.max(...block.map(Math.abs)) / 127;
+      for (let i = 0; i < 32; i++) assert.ok(Math.abs(back[b * 32 + i] - block[i]) <= step * 0.6 + 1e-9, `block ${b} value ${i}`);
+    }
+    assert.ok(back.subarray(64).every((x) => x === 0), "an all-zero block stays zero");
+    await assert.rejects(writeGguf(path, new Map(), [{ name: "w", shape: [16, 2], data: new Float32Array(32), type: GgmlType.Q8_0 }]), /multiple of 32/);
   } finally {
     cleanup();
   }

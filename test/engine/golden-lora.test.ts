@@ -1,0 +1,96 @@
+// Golden tests of LoRA: a base model in each stored type the engine keeps frozen (F32, F16, BF16,
+// Q8_0) plus an adapter written by saveLoraGguf. Our forward pass (base constant in its stored
+// type, adapter applied in the graph) and llama.cpp loading the same adapter through
+// node-llama-cpp's `lora` option must agree on every next-token log-probability within 1e-3; a
+// model merged by mergeLoraGguf must give llama.cpp the same log-probabilities as base + adapter.
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Backend } from "../../src/engine/backend.js";
+import { loadFrozenModelGguf, loadModelGguf, type Weights } from "../../src/model/checkpoint.js";
+import type { LlamaConfig } from "../../src/model/config.js";
+import { GgmlType, readGguf } from "../../src/model/gguf.js";
+import { initLora, loadLoraGguf, loraSpec, mergeLoraGguf, saveLoraGguf, type LoraSpec } from "../../src/model/lora.js";
+import { Rng } from "../../src/util/rng.js";
+import { ARCH_CASES, promptIds, saveArchModel, type ArchName } from "../model/arch-fixtures.js";
+import { llamaCppLogProbs, maxAbsDiff, tsLogProbs } from "./logprobs.js";
+
+const dir = mkdtempSync(join(tmpdir(), "mathtune-golden-lora-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const backend = Backend.create({ threads: 1 });
+const TEXT = "Problem: What is 128+35? Solution: We add $128 + 35 = 163$.\nThe answer is \\boxed{163}.";
+
+/** An adapter with non-zero B (a trained adapter's shape of update), so that every pair moves the output. */
+function randomAdapter(config: LlamaConfig, spec: LoraSpec, seed: number): Weights {
+  const w = initLora(config, spec, seed);
+  const rng = new Rng(seed + 1);
+  for (const [k, v] of w) if (k.endsWith(".lora_b")) for (let i = 0; i < v.length; i++) v[i] = rng.normal() * 0.3;
+  return w;
+}
+
+const TYPES = [
+  ["F32", GgmlType.F32],
+  ["F16", GgmlType.F16],
+  ["BF16", GgmlType.BF16],
+  ["Q8_0", GgmlType.Q8_0],
+] as const;
+
+const CASES: Array<[ArchName, (typeof TYPES)[number]]> = [...TYPES.map((t): [ArchName, (typeof TYPES)[number]] => ["qwen2", t]), ["llama3", TYPES[1]]];
+
+for (const [name, [typeName, type]] of CASES) {
+  test(`${ARCH_CASES[name].label}, ${typeName} base + adapter: TS forward matches llama.cpp within 1e-3`, async (t) => {
+    const base = join(dir, `${name}-${typeName}.gguf`);
+    await saveArchModel(base, name, { seed: 3, spread: 3, ...(type === GgmlType.F32 ? {} : { matrixType: type }) });
+    const m = loadFrozenModelGguf(base);
+    assert.equal(m.weights.get("blk.0.attn_q.weight")?.type, type, "the base stays in its stored type");
+    const spec = loraSpec({ rank: 4, alpha: 8, targets: ["q", "k", "v", "o", "gate", "up", "down"] });
+    const adapter = join(dir, `${name}-${typeName}.lora.gguf`);
+    await saveLoraGguf(adapter, { config: m.config, spec, weights: randomAdapter(m.config, spec, 5) });
+    const loaded = loadLoraGguf(adapter, m.config);
+    assert.deepEqual(loaded.spec, spec);
+    const ids = await promptIds(base, TEXT);
+    const reference = await llamaCppLogProbs(base, ids, m.config.vocabSize, true, adapter);
+    const worst = maxAbsDiff(tsLogProbs(m.config, loaded.weights, ids, backend, { spec, base: m.weights }), reference);
+    t.diagnostic(`max abs log-prob difference: ${worst.toExponential(2)} over ${ids.length} positions x ${m.config.vocabSize} tokens`);
+    assert.ok(worst < 1e-3, `max abs log-prob difference ${worst}`);
+    // The adapter matters: the base alone is far from llama.cpp's base + adapter.
+    const zero = new Map([...loaded.weights].map(([k, v]) => [k, k.endsWith(".lora_b") ? new Float32Array(v.length) : v]));
+    const without = maxAbsDiff(tsLogProbs(m.config, zero, ids, backend, { spec, base: m.weights }), reference);
+    t.diagnostic(`without the adapter: ${without.toExponential(2)}`);
+    assert.ok(without > 0.05, `the adapter moves the log-probs by only ${without}`);
+  });
+}
+
+test("merge: base + adapter merged into one model gives llama.cpp the adapter's log-probs (1e-3), every base key kept", async (t) => {
+  const base = join(dir, "merge-base.gguf");
+  await saveArchModel(base, "qwen2", { seed: 6, spread: 3 });
+  const m = loadModelGguf(base);
+  const spec = loraSpec({ rank: 2, alpha: 4, targets: ["q", "v", "down"] });
+  const adapter = join(dir, "merge.lora.gguf");
+  await saveLoraGguf(adapter, { config: m.config, spec, weights: randomAdapter(m.config, spec, 8) });
+  const merged = join(dir, "merged.gguf");
+  await mergeLoraGguf({ base, lora: adapter, out: merged });
+  const ids = await promptIds(base, TEXT);
+  const viaAdapter = await llamaCppLogProbs(base, ids, m.config.vocabSize, true, adapter);
+  const viaMerged = await llamaCppLogProbs(merged, ids, m.config.vocabSize, true);
+  const worst = maxAbsDiff(viaAdapter, viaMerged);
+  t.diagnostic(`llama.cpp, merged vs base + adapter: ${worst.toExponential(2)}`);
+  assert.ok(worst < 1e-3, `merged differs by ${worst}`);
+  // Our engine: the merged model's forward equals the adapter applied in the graph (F32 base).
+  const ours = maxAbsDiff(tsLogProbs(m.config, loadModelGguf(merged).weights, ids, backend), viaAdapter);
+  t.diagnostic(`our merged forward vs llama.cpp base + adapter: ${ours.toExponential(2)}`);
+  assert.ok(ours < 1e-3);
+  const a = readGguf(base);
+  const b = readGguf(merged);
+  for (const [k, v] of a.metadata) assert.deepEqual(b.metadata.get(k), v, k);
+  assert.deepEqual(
+    b.tensors.map((x) => [x.name, x.type, x.shape]),
+    a.tensors.map((x) => [x.name, x.type, x.shape]),
+  );
+  // Untargeted tensors are copied byte for byte; targeted ones moved.
+  const mw = loadModelGguf(merged).weights;
+  assert.deepEqual(mw.get("blk.0.attn_k.weight"), m.weights.get("blk.0.attn_k.weight"));
+  assert.notDeepEqual(mw.get("blk.0.attn_q.weight"), m.weights.get("blk.0.attn_q.weight"));
+});
