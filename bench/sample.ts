@@ -10,11 +10,12 @@
  *   stage and `mathtune serve`, and scored through `mathtune score` and in-process, side by side
  *   (bench/sample-paths.ts). Target: every path within 10% of standalone sampling's tokens/s
  *   (scoring: of in-process scoring).
- * - parallel: the demo's model at each `--parallels` value (default 1,2,4,8,16,32), 1 thread:
- *   generated tokens/s, to choose the default `parallel`.
+ * - parallel: the demo's model at each `--parallels` value (default 1,2,4,8,16,32,2x2,4x2,8x2,16x2;
+ *   PxC: P sequences over C contexts), 1 thread per context: generated tokens/s, to choose the
+ *   defaults of `parallel` and `contexts`.
  *
  *   npm run bench:sample -- [--part raw,paths,parallel] [--threads 1] [--seqs 32] [--tokens 64]
- *     [--rounds 5] [--problems 40] [--n 16] [--parallel 4] [--parallels 1,2,4,8,16,32]
+ *     [--rounds 5] [--problems 40] [--n 16] [--parallel 4] [--parallels 1,2,4,8,16,32,2x2,4x2,8x2,16x2]
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
@@ -161,8 +162,10 @@ async function benchParallel(): Promise<void> {
   const world = synthesizeWorld({ seed: 1, n: 1, validation: 0, test: problems, levels: demo.data.levels as Level[], skills: demo.data.skills as Skill[], maxChars: demo.data.maxChars });
   const path = new URL("../models/demo-base.gguf", import.meta.url).pathname;
   row("parallel sweep", `demo-base.gguf, ${problems} synthetic test problems x ${n} samples, temperature 0.9, top-p 0.95, max ${maxTokens} tokens, ${threads} thread(s)`);
-  for (const p of list("parallels", "1,2,4,8,16,32").map(Number)) {
-    const m = await LocalModel.open(path, { threads, parallel: p, contextSize: demo.sft.seqLen });
+  // Each entry is `parallel` or `parallel x contexts` (e.g. 8x2: 8 sequences over 2 contexts).
+  for (const spec of list("parallels", "1,2,4,8,16,32,2x2,4x2,8x2,16x2")) {
+    const [p, contexts] = spec.split("x").map(Number) as [number, number | undefined];
+    const m = await LocalModel.open(path, { threads, parallel: p, contexts: contexts ?? 1, contextSize: demo.sft.seqLen });
     try {
       const t0 = performance.now();
       const c0 = process.cpuUsage();
@@ -180,7 +183,7 @@ async function benchParallel(): Promise<void> {
         }),
       );
       const r = measure(tokens, t0, c0);
-      row(`  parallel ${p}`, `${(r.tokens / r.seconds).toFixed(0)} tok/s wall, ${(r.tokens / r.cpuSeconds).toFixed(0)} tok/CPU-s (${r.tokens} tokens in ${r.seconds.toFixed(1)} s)`);
+      row(`  parallel ${p}${contexts !== undefined ? `, ${contexts} contexts` : ""}`, `${(r.tokens / r.seconds).toFixed(0)} tok/s wall, ${(r.tokens / r.cpuSeconds).toFixed(0)} tok/CPU-s (${r.tokens} tokens in ${r.seconds.toFixed(1)} s)`);
     } finally {
       await m.close();
     }

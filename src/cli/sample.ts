@@ -6,7 +6,7 @@ import { generatorPrompt } from "../data/prompts.js";
 import { readJsonl } from "../util/jsonl.js";
 import { runSampling } from "../sample/run.js";
 import type { Sampler } from "../sample/types.js";
-import { kvCacheOption } from "./options.js";
+import { contextsOption, kvCacheOption } from "./options.js";
 
 /** Parses a numeric option or fails with a usage error naming it. */
 export function num(name: string, opts: { int?: boolean; min?: number; max?: number } = {}): (v: string) => number {
@@ -40,6 +40,7 @@ interface SampleCliOptions {
   threads?: number;
   parallel?: number;
   kvCache?: "f32" | "f16";
+  contexts?: number;
   lora?: string;
   concurrency: number;
   timeout: number;
@@ -57,6 +58,7 @@ export async function openSampler(o: {
   threads?: number;
   parallel?: number;
   kvCache?: "f32" | "f16";
+  contexts?: number;
   lora?: string;
   concurrency?: number;
   timeout?: number;
@@ -80,7 +82,7 @@ export async function openSampler(o: {
     });
   }
   const { LocalModel } = await import("../sample/local.js");
-  return LocalModel.open(o.model!, { threads: o.threads, parallel: o.parallel, kvCache: o.kvCache, ...(o.lora !== undefined ? { lora: o.lora } : {}) });
+  return LocalModel.open(o.model!, { threads: o.threads, parallel: o.parallel, contexts: o.contexts, kvCache: o.kvCache, ...(o.lora !== undefined ? { lora: o.lora } : {}) });
 }
 
 export function register(program: Command): void {
@@ -105,6 +107,7 @@ export function register(program: Command): void {
     .option("--threads <t>", "llama.cpp threads (default: cores - 1)", num("threads", { int: true, min: 1 }))
     .option("--parallel <p>", "sequences decoded in parallel (local)", num("parallel", { int: true, min: 1 }), 4)
     .addOption(kvCacheOption())
+    .addOption(contextsOption())
     .option("--concurrency <c>", "requests in flight (server)", num("concurrency", { int: true, min: 1 }), 8)
     .option("--timeout <s>", "per-request timeout in seconds (server)", num("timeout", { min: 1 }), 300)
     .option("--retries <r>", "retries per request (server)", num("retries", { int: true, min: 0 }), 4)

@@ -17,7 +17,7 @@ import { clusterCandidates, equivEquivalence, type AnswerEquivalence } from "../
 import { labelTokens, parseLabelWords, type EvaluatorLabelWords } from "../train/evaluator-data.js";
 import { appendJsonl, readJsonl, repairJsonlTail } from "../util/jsonl.js";
 import { createProgress } from "../util/progress.js";
-import { evaluatorTemplateOption, intOption, kvCacheOption } from "./options.js";
+import { contextsOption, evaluatorTemplateOption, intOption, kvCacheOption } from "./options.js";
 
 /** Options of {@link runScoring}. */
 export interface ScoringRunOptions {
@@ -171,6 +171,7 @@ interface ScoreCliOptions {
   threads?: string;
   parallel?: string;
   kvCache: "f32" | "f16";
+  contexts?: number;
   contextSize?: string;
   likelihood?: string;
   promptTemplate?: string;
@@ -195,6 +196,7 @@ export function register(program: Command): void {
     .option("--threads <n>", "CPU threads for llama.cpp (default: cores - 1)")
     .option("--parallel <n>", "sequences evaluated in parallel (default 4)")
     .addOption(kvCacheOption())
+    .addOption(contextsOption())
     .option("--context-size <n>", "tokens per sequence (default: the model's training context, at most 4096)")
     .option("--likelihood <per>", "score by the model's own likelihood of each candidate instead (a baseline): sequence | token")
     .option("--prompt-template <t>", "with --likelihood: the generator prompt template with {problem} (default: the sampler's)")
@@ -229,6 +231,7 @@ export function register(program: Command): void {
         ...(opts.parallel !== undefined ? { parallel: intOption("parallel", opts.parallel, 1) } : {}),
         ...(opts.contextSize !== undefined ? { contextSize: intOption("context-size", opts.contextSize, 1) } : {}),
         kvCache: opts.kvCache,
+        ...(opts.contexts !== undefined ? { contexts: opts.contexts } : {}),
         ...(opts.lora !== undefined ? { lora: opts.lora } : {}),
       });
       try {

@@ -2,7 +2,7 @@
 import { basename } from "node:path";
 import type { Command } from "commander";
 import { num } from "./sample.js";
-import { kvCacheOption } from "./options.js";
+import { contextsOption, kvCacheOption } from "./options.js";
 
 export function register(program: Command): void {
   program
@@ -16,10 +16,11 @@ export function register(program: Command): void {
     .option("--threads <t>", "llama.cpp threads (default: cores - 1)", num("threads", { int: true, min: 1 }))
     .option("--parallel <p>", "sequences decoded in parallel", num("parallel", { int: true, min: 1 }), 4)
     .addOption(kvCacheOption())
-    .action(async (o: { model: string; port: number; host: string; name?: string; threads?: number; parallel: number; kvCache: "f32" | "f16"; lora?: string }) => {
+    .addOption(contextsOption())
+    .action(async (o: { model: string; port: number; host: string; name?: string; threads?: number; parallel: number; kvCache: "f32" | "f16"; contexts?: number; lora?: string }) => {
       const { LocalModel } = await import("../sample/local.js");
       const { startServer } = await import("../sample/server.js");
-      const model = await LocalModel.open(o.model, { threads: o.threads, parallel: o.parallel, kvCache: o.kvCache, ...(o.lora !== undefined ? { lora: o.lora } : {}) });
+      const model = await LocalModel.open(o.model, { threads: o.threads, parallel: o.parallel, contexts: o.contexts, kvCache: o.kvCache, ...(o.lora !== undefined ? { lora: o.lora } : {}) });
       const name = o.name ?? basename(o.model).replace(/\.gguf$/i, "");
       const server = await startServer({ model, name, host: o.host, port: o.port });
       process.stdout.write(`serving ${name} on ${server.url} (threads ${model.threads}, ${o.parallel} parallel sequences)\n`);

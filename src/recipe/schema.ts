@@ -130,6 +130,8 @@ const SamplingSchema = z.strictObject({
    * thread that Node or another process has preempted (docs/sampling.md).
    */
   threads: posInt.nullable().default(null),
+  /** llama.cpp contexts of the local sampler and scorer, each with `threads` threads, sharing the `parallel` sequences; null: 2 when 2 x threads fit the cores, else 1. */
+  contexts: posInt.nullable().default(null),
   /** Context of the local sampler in tokens; null: sft.seqLen, else the model's own. */
   contextSize: posInt.nullable().default(null),
   /** Sample from this server instead of a local GGUF (only for generators without SFT). */

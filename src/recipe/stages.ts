@@ -331,6 +331,7 @@ async function openSampler(r: Recipe, modelPath: string | undefined) {
   return LocalModel.open(modelPath, {
     ...(s.threads !== null ? { threads: s.threads } : {}),
     parallel: s.parallel,
+    ...(s.contexts !== null ? { contexts: s.contexts } : {}),
     ...(contextSize !== null ? { contextSize } : {}),
   });
 }
@@ -553,6 +554,7 @@ async function scoreTestSamples(
   const scorer = await LocalModel.open(modelPath, {
     ...(r.sampling.threads !== null ? { threads: r.sampling.threads } : {}),
     parallel: r.sampling.parallel,
+    ...(r.sampling.contexts !== null ? { contexts: r.sampling.contexts } : {}),
     ...(contextSize !== null ? { contextSize } : {}),
   });
   try {

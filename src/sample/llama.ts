@@ -16,6 +16,17 @@ export function defaultThreads(): number {
   return Math.max(1, availableParallelism() - 1);
 }
 
+/**
+ * The default number of llama.cpp contexts of a local model: two when two contexts of `threads`
+ * threads each fit the cores and there are at least two sequences to share, else one. A small
+ * model's decode keeps one thread busy and the pipeline around it is serial, so a second context
+ * of one thread uses the second core of a small machine (docs/sampling.md), without the spinning
+ * pool that two threads in one context bring.
+ */
+export function defaultContexts(threads: number, parallel: number): number {
+  return 2 * threads <= availableParallelism() && parallel >= 2 ? 2 : 1;
+}
+
 /** A CPU-only Llama (prebuilt binaries, never a local build), created once per process. */
 export function getLlamaCpu(): Promise<Llama> {
   shared ??= (async () => {

@@ -1,13 +1,14 @@
 /**
- * The local backend: a GGUF model run by llama.cpp through node-llama-cpp. One context holds many
+ * The local backend: a GGUF model run by llama.cpp through node-llama-cpp. A context holds many
  * sequences; completions in flight at the same time share each decode batch (batched decoding),
- * which is where the throughput of sampling N candidates per problem comes from.
+ * which is where the throughput of sampling N candidates per problem comes from. Several contexts
+ * on the one loaded model decode side by side, each on its own threads.
  */
 import type { LlamaContext, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
 import { MathtuneError, ErrorCode } from "../errors.js";
 import { metaArray, readGguf } from "../model/gguf.js";
 import { checkLoraFor } from "../model/lora.js";
-import { defaultThreads, getLlamaCpu } from "./llama.js";
+import { defaultContexts, defaultThreads, getLlamaCpu } from "./llama.js";
 import { guardOutputReorder } from "./reorder-guard.js";
 import type { Completion, ContinuationLogprobs, GenerateOptions, Sampler, SamplerCapabilities, Scorer } from "./types.js";
 
@@ -15,8 +16,15 @@ import type { Completion, ContinuationLogprobs, GenerateOptions, Sampler, Sample
 export interface LocalModelOptions {
   /** CPU threads for llama.cpp. Defaults to cores - 1 (the ggml pool spin-waits; leave Node a core). */
   threads?: number;
-  /** Sequences decoded in parallel in one context. Defaults to 4; only 1 is exactly reproducible (docs/sampling.md). */
+  /** Sequences decoded in parallel, over all contexts. Defaults to 4; samples and scores do not depend on it (docs/sampling.md). */
   parallel?: number;
+  /**
+   * llama.cpp contexts on the one loaded model, each decoding its share of the `parallel`
+   * sequences on its own `threads` threads, side by side. Defaults to 2 when 2 x `threads` fit the
+   * cores (and `parallel` >= 2), else 1: on a small machine, two contexts of one thread each use two
+   * cores without llama.cpp's spinning thread pool (docs/sampling.md).
+   */
+  contexts?: number;
   /** Tokens per sequence (prompt + completion). Defaults to the model's training context, at most 4096. */
   contextSize?: number;
   /**
@@ -90,23 +98,27 @@ export class LocalModel implements Sampler, Scorer {
   private constructor(
     readonly path: string,
     readonly model: LlamaModel,
-    private readonly context: LlamaContext,
+    private readonly contexts: LlamaContext[],
     private readonly pool: SequencePool,
     parallel: number,
     threads: number,
   ) {
-    this.contextSize = context.contextSize;
+    this.contextSize = contexts[0].contextSize;
     this.threads = threads;
     this.capabilities = { nativeN: false, seeds: true, promptLogprobs: true, maxConcurrency: parallel };
   }
 
-  /** Loads `path` and creates a context with `parallel` sequences. */
+  /** Loads `path` and creates `contexts` contexts with `parallel` sequences in all. */
   static async open(path: string, options: LocalModelOptions = {}): Promise<LocalModel> {
     const threads = options.threads ?? defaultThreads();
     const parallel = options.parallel ?? 4;
     const kvCache = options.kvCache ?? "f32";
+    const nContexts = options.contexts ?? defaultContexts(threads, parallel);
     if (!Number.isInteger(threads) || threads < 1) throw new MathtuneError(ErrorCode.usage, `threads must be a positive integer (got ${threads})`);
     if (!Number.isInteger(parallel) || parallel < 1) throw new MathtuneError(ErrorCode.usage, `parallel must be a positive integer (got ${parallel})`);
+    if (!Number.isInteger(nContexts) || nContexts < 1 || nContexts > parallel) {
+      throw new MathtuneError(ErrorCode.usage, `contexts must be an integer from 1 to parallel (${parallel}) (got ${nContexts})`);
+    }
     if (kvCache !== "f32" && kvCache !== "f16") throw new MathtuneError(ErrorCode.usage, `kvCache must be "f32" or "f16" (got ${String(kvCache)})`);
     // Read the header ourselves first: a missing or non-GGUF file gets our clear error, not a native one.
     const file = readGguf(path);
@@ -121,21 +133,29 @@ export class LocalModel implements Sampler, Scorer {
     }
     try {
       const contextSize = options.contextSize ?? Math.min(model.trainContextSize, 4096);
-      const context = await model.createContext({
-        sequences: parallel,
-        contextSize,
-        threads,
-        // Prompt evaluation of many sequences fits one batch; decode steps are one token per sequence.
-        batchSize: Math.max(512, parallel),
-        flashAttention: false,
-        experimentalKvCacheKeyType: kvCache === "f32" ? "F32" : "F16",
-        experimentalKvCacheValueType: kvCache === "f32" ? "F32" : "F16",
-        ...(options.lora !== undefined ? { lora: { adapters: [{ filePath: options.lora, scale: 1 }] } } : {}),
-      });
-      // Reads of one decode's outputs race in llama.cpp's lazy row reordering (reorder-guard.ts).
-      guardOutputReorder(context);
-      const seqs = Array.from({ length: parallel }, () => context.getSequence());
-      return new LocalModel(path, model, context, new SequencePool(seqs), parallel, threads);
+      const contexts: LlamaContext[] = [];
+      for (let c = 0; c < nContexts; c++) {
+        // Context c holds sequences c, c + nContexts, ... of the pool's order.
+        const sequences = Math.ceil((parallel - c) / nContexts);
+        const context = await model.createContext({
+          sequences,
+          contextSize,
+          threads,
+          // Prompt evaluation of many sequences fits one batch; decode steps are one token per sequence.
+          batchSize: Math.max(512, sequences),
+          flashAttention: false,
+          experimentalKvCacheKeyType: kvCache === "f32" ? "F32" : "F16",
+          experimentalKvCacheValueType: kvCache === "f32" ? "F32" : "F16",
+          ...(options.lora !== undefined ? { lora: { adapters: [{ filePath: options.lora, scale: 1 }] } } : {}),
+        });
+        // Reads of one decode's outputs race in llama.cpp's lazy row reordering (reorder-guard.ts).
+        guardOutputReorder(context);
+        contexts.push(context);
+      }
+      // Interleaved, so the pool's first-free order spreads completions over the contexts.
+      const perContext = contexts.map((ctx, c) => Array.from({ length: Math.ceil((parallel - c) / nContexts) }, () => ctx.getSequence()));
+      const seqs = Array.from({ length: parallel }, (_, i) => perContext[i % nContexts][Math.floor(i / nContexts)]);
+      return new LocalModel(path, model, contexts, new SequencePool(seqs), parallel, threads);
     } catch (err) {
       await model.dispose();
       throw new MathtuneError(ErrorCode.native, `${path}: cannot create a llama.cpp context (${(err as Error).message})`, { cause: err });
@@ -312,7 +332,7 @@ export class LocalModel implements Sampler, Scorer {
   }
 
   async close(): Promise<void> {
-    await this.context.dispose();
+    for (const context of this.contexts) await context.dispose();
     await this.model.dispose();
   }
 }
