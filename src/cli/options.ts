@@ -72,10 +72,6 @@ export function loraFlags(f: LoraFlags): { loraRank?: number; loraAlpha?: number
 /** `--contexts C`: llama.cpp contexts sharing the local model's parallel sequences (LocalModelOptions.contexts). */
 export function contextsOption(): Option {
   return new Option("--contexts <c>", "llama.cpp contexts sharing the --parallel sequences side by side, each with --threads threads")
-    .argParser((v: string): number => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("contexts must be a positive integer");
-      return n;
-    })
+    .argParser(int("--contexts"))
     .default(undefined, "2 when 2 x threads fit the cores, else 1");
 }

@@ -134,6 +134,7 @@ export class LocalModel implements Sampler, Scorer {
     try {
       const contextSize = options.contextSize ?? Math.min(model.trainContextSize, 4096);
       const contexts: LlamaContext[] = [];
+      const perContext: LlamaContextSequence[][] = [];
       for (let c = 0; c < nContexts; c++) {
         // Context c holds sequences c, c + nContexts, ... of the pool's order.
         const sequences = Math.ceil((parallel - c) / nContexts);
@@ -151,9 +152,9 @@ export class LocalModel implements Sampler, Scorer {
         // Reads of one decode's outputs race in llama.cpp's lazy row reordering (reorder-guard.ts).
         guardOutputReorder(context);
         contexts.push(context);
+        perContext.push(Array.from({ length: sequences }, () => context.getSequence()));
       }
       // Interleaved, so the pool's first-free order spreads completions over the contexts.
-      const perContext = contexts.map((ctx, c) => Array.from({ length: Math.ceil((parallel - c) / nContexts) }, () => ctx.getSequence()));
       const seqs = Array.from({ length: parallel }, (_, i) => perContext[i % nContexts][Math.floor(i / nContexts)]);
       return new LocalModel(path, model, contexts, new SequencePool(seqs), parallel, threads);
     } catch (err) {
