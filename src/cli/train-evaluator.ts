@@ -2,7 +2,7 @@
 // train.ts creates; these attach to it).
 import type { Command } from "commander";
 import { ErrorCode, MathtuneError } from "../errors.js";
-import { addLoraOptions, evaluatorTemplateOption, int, loraFlags, num, type LoraFlags } from "./options.js";
+import { addLoraOptions, evaluatorTemplateOption, int, loraFlags, num, precisionOption, type LoraFlags } from "./options.js";
 import { EVALUATOR_LABELS } from "../data/prompts.js";
 import { parseLabelWords } from "../train/evaluator-data.js";
 import { EVALUATOR_LOSS_KINDS, type TrainerLossKind } from "../train/evaluator-graph.js";
@@ -25,6 +25,7 @@ interface EvaluatorFlags extends LoraFlags {
   lr?: number;
   warmup?: number;
   threads?: number;
+  precision?: "f32" | "bf16";
   seed?: number;
   valFraction?: number;
   evalEvery?: number;
@@ -41,11 +42,13 @@ function evaluatorSettings(f: EvaluatorFlags): Omit<EvaluatorTrainOptions, "base
   for (const k of ["lambda", "alpha", "perProblem", "batch", "slots", "seqLen", "lr", "warmup", "threads", "seed", "valFraction", "evalEvery"] as const) {
     if (f[k] !== undefined) o[k] = f[k];
   }
+  if (f.precision !== undefined) o.precision = f.precision;
   return { ...o, ...loraFlags(f) };
 }
 
 function evaluatorOptions(cmd: Command): Command {
   return addLoraOptions(cmd, "adapter.gguf (per stage in mtsf, merged into the stage's model.gguf)")
+    .addOption(precisionOption())
     .option("--loss <kind>", `${EVALUATOR_LOSS_KINDS.join(" | ")}`, "margin")
     .option("--lambda <x>", "margin λ of margin / softplus / seq-contrastive (default 1)", num("--lambda"))
     .option("--alpha <x>", "weight of the per-token MLE in seq-contrastive (default 1)", num("--alpha"))
@@ -126,7 +129,7 @@ export function register(program: Command): void {
       out: f.out,
       stages: parseStages(f.stages),
       steps,
-      sft: { ...(f.sftLr !== undefined ? { lr: f.sftLr } : {}), ...(f.sftBatch !== undefined ? { batch: f.sftBatch } : {}), ...(f.threads !== undefined ? { threads: f.threads } : {}), ...loraFlags(f) },
+      sft: { ...(f.sftLr !== undefined ? { lr: f.sftLr } : {}), ...(f.sftBatch !== undefined ? { batch: f.sftBatch } : {}), ...(f.threads !== undefined ? { threads: f.threads } : {}), ...(f.precision !== undefined ? { precision: f.precision } : {}), ...loraFlags(f) },
       evaluator: evaluatorSettings(f),
       control: f.control,
       onStage: (name, what) => process.stderr.write(`${name}: ${what}\n`),

@@ -1,7 +1,7 @@
 /** `mathtune train sft`: supervised fine-tuning on prompt-completion JSONL, in a child process. */
 import type { Command } from "commander";
 import { ErrorCode, MathtuneError } from "../errors.js";
-import { addLoraOptions, int, loraFlags, num } from "./options.js";
+import { addLoraOptions, int, loraFlags, num, precisionOption } from "./options.js";
 import { SIZE_PRESETS, type SizePreset } from "../model/config.js";
 import { runSftInChild } from "../train/runner.js";
 import { readSftData, resolveSftOptions, type SftOptions } from "../train/sft.js";
@@ -29,6 +29,7 @@ interface SftFlags {
   evalEvery?: number;
   saveEvery?: number;
   device?: string;
+  precision?: "f32" | "bf16";
   loraRank?: number;
   loraAlpha?: number;
   loraTargets?: string;
@@ -59,6 +60,7 @@ export function sftOptionsFromFlags(f: SftFlags): SftOptions {
   if (f.evalEvery !== undefined) o.evalEvery = f.evalEvery;
   if (f.saveEvery !== undefined) o.saveEvery = f.saveEvery;
   if (f.device !== undefined) o.device = f.device as "cpu" | "cuda";
+  if (f.precision !== undefined) o.precision = f.precision;
   Object.assign(o, loraFlags(f));
   return o;
 }
@@ -88,6 +90,7 @@ export function register(program: Command): void {
     .option("--eval-every <n>", "steps between validation losses (default steps/10)", int("--eval-every"))
     .option("--save-every <n>", "steps between checkpoints (default: eval-every)", int("--save-every"))
     .option("--device <d>", "cpu or cuda (default cpu)")
+    .addOption(precisionOption())
     .option("--resume", "continue the run in --out from its last checkpoint");
   addLoraOptions(sft, "adapter.gguf instead of model.gguf").action(async (flags: SftFlags) => {
       const options = sftOptionsFromFlags(flags);

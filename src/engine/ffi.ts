@@ -122,6 +122,10 @@ export interface GgmlApi {
   graph_get_grad(g: GraphPtr, t: TensorPtr): TensorPtr | null;
   graph_n_nodes(g: GraphPtr): number;
   graph_reset(g: GraphPtr): void;
+  graph_clear(g: GraphPtr): void;
+  graph_node(g: GraphPtr, i: number): TensorPtr;
+  graph_add_node(g: GraphPtr, t: TensorPtr): void;
+  op_desc(t: TensorPtr): string;
   // allocation and backends (libggml-base)
   gallocr_new(buft: BufTypePtr): GallocPtr | null;
   gallocr_free(g: GallocPtr): void;
@@ -235,6 +239,10 @@ const DECLS: ReadonlyArray<readonly [keyof GgmlApi, "B" | "R", string]> = [
   ["graph_get_grad", "B", "void *ggml_graph_get_grad(void *g, void *t)"],
   ["graph_n_nodes", "B", "int ggml_graph_n_nodes(void *g)"],
   ["graph_reset", "B", "void ggml_graph_reset(void *g)"],
+  ["graph_clear", "B", "void ggml_graph_clear(void *g)"],
+  ["graph_node", "B", "void *ggml_graph_node(void *g, int i)"],
+  ["graph_add_node", "B", "void ggml_graph_add_node(void *g, void *t)"],
+  ["op_desc", "B", "const char *ggml_op_desc(void *t)"],
   ["gallocr_new", "B", "void *ggml_gallocr_new(void *buft)"],
   ["gallocr_free", "B", "void ggml_gallocr_free(void *g)"],
   ["gallocr_alloc_graph", "B", "bool ggml_gallocr_alloc_graph(void *g, void *graph)"],

@@ -4,8 +4,22 @@
  */
 import { ErrorCode, MathtuneError } from "../errors.js";
 import type { Backend } from "./backend.js";
-import { loadGgml, type GallocPtr, type GraphPtr } from "./ffi.js";
-import type { Context, Tensor } from "./tensor.js";
+import { loadGgml, tensorNe, type GallocPtr, type GraphPtr, type TensorPtr } from "./ffi.js";
+import { Context, type Tensor } from "./tensor.js";
+
+/** The time one node of a graph took, from {@link StaticGraph.profile}. */
+export interface NodeTiming {
+  /** Position in the graph's execution order. */
+  index: number;
+  /** ggml's operation name (unary operations by their own name, e.g. "SILU"). */
+  op: string;
+  /** The node's shape (ggml order). */
+  shape: [number, number, number, number];
+  /** Fastest time over the rounds, in milliseconds (includes one compute call's overhead). */
+  ms: number;
+  /** The node itself (valid while the graph lives). */
+  ptr: TensorPtr;
+}
 
 /** Default node capacity of a graph. The reference model's training graph has about 1,500 nodes. */
 export const DEFAULT_GRAPH_SIZE = 16384;
@@ -53,6 +67,37 @@ export class StaticGraph {
   compute(): void {
     if (this.disposed) throw new MathtuneError(ErrorCode.native, "graph used after dispose()");
     this.backend.compute(this.ptr);
+  }
+
+  /**
+   * Runs the graph one node at a time, in its execution order, `rounds` times, and returns each
+   * node's fastest time. The nodes compute exactly what {@link compute} computes (same order, same
+   * buffers); each node pays one backend call, so the sum exceeds one whole-graph run by that
+   * overhead (a few microseconds per node on the CPU). For profiling only.
+   */
+  profile(rounds = 3): NodeTiming[] {
+    if (this.disposed) throw new MathtuneError(ErrorCode.native, "graph used after dispose()");
+    const api = this.ctx.api;
+    const scratch = new Context({ maxTensors: 0, extraBytes: graphBytes(1) });
+    try {
+      const one = api.new_graph_custom(scratch.ptr, 1, false);
+      if (!one) throw new MathtuneError(ErrorCode.native, "cannot create a one-node graph");
+      const nodes = Array.from({ length: this.nodes }, (_, i) => api.graph_node(this.ptr, i));
+      const best = new Array<number>(nodes.length).fill(Infinity);
+      for (let r = 0; r < rounds; r++) {
+        for (let i = 0; i < nodes.length; i++) {
+          api.graph_clear(one);
+          api.graph_add_node(one, nodes[i]);
+          const t0 = performance.now();
+          this.backend.compute(one);
+          const dt = performance.now() - t0;
+          if (dt < best[i]) best[i] = dt;
+        }
+      }
+      return nodes.map((ptr, index) => ({ index, op: api.op_desc(ptr), shape: tensorNe(ptr), ms: best[index], ptr }));
+    } finally {
+      scratch.dispose();
+    }
   }
 
   /** Frees the compute buffer (the graph object itself lives in the context). */

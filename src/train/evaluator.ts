@@ -15,6 +15,7 @@
  * graphs into the session through its `loss` option (evaluatorSessionLoss,
  * sequenceContrastiveSessionLoss).
  */
+import type { MatmulPrecision } from "../engine/autograd.js";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Problem, Sample } from "../data/records.js";
@@ -106,6 +107,8 @@ export interface EvaluatorTrainOptions {
   clipNorm?: number;
   /** CPU threads. Defaults to the backend's choice. */
   threads?: number;
+  /** Operand format of the weight matrix products ({@link MatmulPrecision}). Defaults to "f32". */
+  precision?: MatmulPrecision;
   /** Seed of the example choice, the order and the problem split. Defaults to 1. */
   seed?: number;
   /** Fraction of problems held out for the AUC. Defaults to 0.1. */
@@ -437,7 +440,7 @@ export async function runEvaluatorTraining(options: EvaluatorTrainOptions): Prom
         : o.loss === "seq-contrastive"
           ? sequenceContrastiveSessionLoss({ lambda: o.lambda, alpha: o.alpha }, slots)
           : evaluatorSessionLoss({ kind: o.loss, lambda: o.lambda, mix: o.mix }, slots);
-    session = new TrainSession({ config, weights: start.weights, batch: o.batch, seqLen, backend, clipNorm: o.clipNorm, adamw: { weightDecay: o.weightDecay }, ...(hook ? { loss: hook } : {}), ...(start.lora ? { lora: start.lora } : {}) });
+    session = new TrainSession({ config, weights: start.weights, batch: o.batch, seqLen, backend, clipNorm: o.clipNorm, adamw: { weightDecay: o.weightDecay }, precision: options.precision ?? "f32", ...(hook ? { loss: hook } : {}), ...(start.lora ? { lora: start.lora } : {}) });
     const s = session;
     const shape = { seqLen, batch: o.batch, slots, vocabSize: V };
 

@@ -14,10 +14,10 @@
  * gradient, accumulator or optimizer state exists for it.
  */
 import { ErrorCode, MathtuneError } from "../errors.js";
-import { Tape, type MatmulGradMode } from "../engine/autograd.js";
+import { Tape, type MatmulGradMode, type MatmulPrecision } from "../engine/autograd.js";
 import type { Backend } from "../engine/backend.js";
 import { GgmlType, type GgmlTypeId } from "../engine/ffi.js";
-import { StaticGraph, graphBytes } from "../engine/graph.js";
+import { StaticGraph, graphBytes, type NodeTiming } from "../engine/graph.js";
 import { AdamW, type AdamWOptions } from "../engine/optimizer.js";
 import { Context, Tensor, getF32, setBytes, setF32, setI32, zeroTensor } from "../engine/tensor.js";
 import { tensorShapes, type StoredTensor, type StoredWeights, type Weights } from "../model/checkpoint.js";
@@ -71,8 +71,10 @@ export interface SessionOptions {
   clipNorm?: number;
   /** Micro-batches per optimizer step. Defaults to 1. */
   accumulation?: number;
-  /** Weight-gradient strategy of matrix products. Defaults to "out_prod". */
+  /** Weight-gradient strategy of F32 matrix products. Defaults to "out_prod". */
   matmulGrad?: MatmulGradMode;
+  /** Operand format of the weight matrix products of training (not of evaluation). Defaults to "f32". */
+  precision?: MatmulPrecision;
   /** The training loss. Defaults to the masked next-token NLL on targetIndex / weight. */
   loss?: SessionLoss;
   /**
@@ -80,6 +82,11 @@ export interface SessionOptions {
    * name, see model/lora.ts) and `base` the frozen model in its stored types. Defaults to none.
    */
   lora?: { spec: LoraSpec; base: StoredWeights };
+}
+
+/** One node of {@link TrainSession.profileStep}. */
+export interface StepProfile extends NodeTiming {
+  phase: "forward" | "backward" | "accumulate" | "norm" | "optimizer";
 }
 
 /** What one optimizer step reports. */
@@ -113,6 +120,7 @@ export class TrainSession {
   private readonly updateGraph: StaticGraph;
   private readonly evalGraph: StaticGraph;
   private readonly microLoss: Tensor;
+  private readonly accNodes: Set<bigint>;
   private readonly sumSq: Tensor;
   private readonly evalLoss: Tensor;
   private readonly evalLogits: Tensor;
@@ -197,7 +205,7 @@ export class TrainSession {
     // Micro-step graph: forward + backward + accumulate.
     const size = 16384;
     const trainCtx = this.newCtx(size, size);
-    const tape = new Tape(trainCtx, o.matmulGrad ?? "out_prod");
+    const tape = new Tape(trainCtx, o.matmulGrad ?? "out_prod", o.precision ?? "f32");
     for (const p of this.params) tape.param(p);
     const logits = llamaLogits(tape, o.config, roles, this.inputs);
     this.microLoss = o.loss ? o.loss.build(tape, logits) : maskedNll(tape, logits, this.lossInputs);
@@ -206,6 +214,7 @@ export class TrainSession {
       if (!g) throw new MathtuneError(ErrorCode.native, `tensor ${this.names[i]} gets no gradient`);
       return new Tensor(trainCtx.api.add_inplace(trainCtx.ptr, this.acc[i].ptr, g.ptr), GgmlType.F32);
     });
+    this.accNodes = new Set(accUpdates.map((t) => t.ptr));
     this.microGraph = this.newGraph(trainCtx, [this.microLoss, ...accUpdates], size);
     this.microNodes = this.microGraph.nodes;
 
@@ -304,6 +313,30 @@ export class TrainSession {
     this.lossSum = 0;
     this.microInStep = 0;
     return { loss, gradNorm };
+  }
+
+  /**
+   * Times every node of one training step on `b` (micro-step, gradient norm, AdamW update with
+   * learning rate `lr`), node by node, fastest of `rounds`. The step really runs (`rounds` times
+   * for the micro-step and the norm, once for the update), so the weights change: for benchmarks.
+   * Phases: forward (up to the loss), backward, accumulate (adding into the gradient
+   * accumulators), norm, optimizer.
+   */
+  profileStep(b: Batch, lr = 0, rounds = 3): StepProfile[] {
+    if (this.microInStep !== 0) throw new MathtuneError(ErrorCode.native, "profileStep() needs a fresh accumulation window");
+    this.feed(b);
+    const micro = this.microGraph.profile(rounds);
+    const lossAt = micro.findIndex((n) => n.ptr === this.microLoss.ptr);
+    const out: StepProfile[] = micro.map((n) => ({ ...n, phase: n.index <= lossAt ? "forward" : this.accNodes.has(n.ptr) ? "accumulate" : "backward" }));
+    for (const a of this.acc) zeroTensor(a);
+    this.microGraph.compute();
+    out.push(...this.normGraph.profile(rounds).map((n): StepProfile => ({ ...n, phase: "norm" })));
+    this.optimizer.prepareStep(lr);
+    setF32(this.coef, Float32Array.of(1));
+    out.push(...this.updateGraph.profile(1).map((n): StepProfile => ({ ...n, phase: "optimizer" })));
+    this.optimizer.stepCount++;
+    for (const a of this.acc) zeroTensor(a);
+    return out;
   }
 
   /** Loss of a batch without touching gradients or weights. */

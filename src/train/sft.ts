@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ErrorCode, MathtuneError } from "../errors.js";
 import { SftExampleSchema, type SftExample } from "../data/records.js";
+import type { MatmulPrecision } from "../engine/autograd.js";
 import { Backend, cpuVariant } from "../engine/backend.js";
 import { initWeights, parameterCount, saveModelGguf } from "../model/checkpoint.js";
 import { loraShapes, loraSpec, saveLoraGguf, type LoraSpec } from "../model/lora.js";
@@ -65,6 +66,8 @@ export interface SftOptions {
   saveEvery?: number;
   /** "cpu" or "cuda". Defaults to "cpu". */
   device?: "cpu" | "cuda";
+  /** Operand format of the weight matrix products ({@link MatmulPrecision}). Defaults to "f32". */
+  precision?: MatmulPrecision;
   /**
    * Train a LoRA adapter of this rank instead of the whole model: the base (`base`, required) stays
    * frozen in its stored type and the run writes `adapter.gguf`. Defaults to none (full fine-tune).
@@ -113,6 +116,7 @@ export function resolveSftOptions(o: SftOptions): ResolvedSftOptions {
     evalEvery,
     saveEvery: o.saveEvery ?? evalEvery,
     device: o.device ?? "cpu",
+    precision: o.precision ?? "f32",
     lora,
   };
   const posInt = (k: string, v: number): void => {
@@ -125,6 +129,7 @@ export function resolveSftOptions(o: SftOptions): ResolvedSftOptions {
   posInt("save-every", r.saveEvery);
   if (r.seqLen !== null) posInt("seq-len", r.seqLen);
   if (r.threads !== 0) posInt("threads", r.threads);
+  if (r.precision !== "f32" && r.precision !== "bf16") throw new MathtuneError(ErrorCode.usage, `--precision must be f32 or bf16 (got ${String(r.precision)})`);
   if (!(r.valFraction >= 0 && r.valFraction < 1)) throw new MathtuneError(ErrorCode.usage, `--val-fraction must be in [0, 1) (got ${r.valFraction})`);
   if (!(r.clipNorm >= 0)) throw new MathtuneError(ErrorCode.usage, `--clip must be >= 0 (got ${r.clipNorm})`);
   if (!(r.weightDecay >= 0)) throw new MathtuneError(ErrorCode.usage, `--weight-decay must be >= 0 (got ${r.weightDecay})`);
@@ -260,6 +265,7 @@ export async function runSft(options: SftOptions, hooks: SftHooks = {}): Promise
       accumulation: o.accumulation,
       clipNorm: o.clipNorm,
       adamw: { weightDecay: o.weightDecay },
+      precision: o.precision,
       ...(start.lora ? { lora: start.lora } : {}),
     });
     const stream = new BatchStream(trainEx, seqLen, o.batch, config.vocabSize, pad, o.seed);
@@ -288,7 +294,7 @@ export async function runSft(options: SftOptions, hooks: SftHooks = {}): Promise
       ["steps", resumed ? `${o.steps} (resuming at ${step})` : String(o.steps)],
       ["lr / warmup / min ratio", `${o.lr} / ${o.warmup} / ${o.minLrRatio}`],
       ["weight decay / clip", `${o.weightDecay} / ${o.clipNorm}`],
-      ["device / threads", `${backend.deviceName}${backend.kind === "cpu" ? ` (${cpuVariant()})` : ""} / ${backend.threads}`],
+      ["device / threads / precision", `${backend.deviceName}${backend.kind === "cpu" ? ` (${cpuVariant()})` : ""} / ${backend.threads} / ${o.precision}`],
       ["seed", String(o.seed)],
     ];
     emit({ kind: "start", table, startStep: step, steps: o.steps });
