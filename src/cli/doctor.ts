@@ -42,7 +42,7 @@ export function register(program: Command): void {
         text += row("cpu", `${cpus()[0]?.model ?? "unknown"} (${availableParallelism()} cores)`);
         text += row("memory", `${(totalmem() / 2 ** 30).toFixed(1)} GiB`);
         text += row("llama.cpp", `loaded in ${loadMs.toFixed(0)} ms (${llama.buildType} build, gpu: ${String(llama.gpu)})`);
-        text += row("default threads", `${defaultThreads()} (cores - 1: the ggml pool spin-waits; leave Node a core)`);
+        text += row("default threads", `sampling ${defaultThreads()} (cores - 1: the ggml pool spin-waits; leave Node a core); training ${Math.max(1, availableParallelism() - 1)} or ${availableParallelism()}, chosen step by step`);
       }
       process.stdout.write(o.json ? `${JSON.stringify(report, null, 2)}\n` : text);
     });

@@ -62,7 +62,7 @@ function evaluatorOptions(cmd: Command): Command {
     .option("--seq-len <n>", "tokens per row (default: model context, at most 512)", int("--seq-len"))
     .option("--lr <x>", "peak learning rate (default 1e-4; 1e-3 with --lora-rank)", num("--lr"))
     .option("--warmup <n>", "warmup steps (default 10% of steps)", int("--warmup"))
-    .option("--threads <n>", "CPU threads", int("--threads"))
+    .option("--threads <n>", "CPU threads (default: chosen step by step, all cores while nothing else runs, all but one when another process takes a core)", int("--threads"))
     .option("--seed <n>", "seed of example choice, order and problem split (default 1)", int("--seed"))
     .option("--val-fraction <x>", "fraction of problems held out for the AUC (default 0.1)", num("--val-fraction"))
     .option("--eval-every <n>", "steps between held-out AUC evaluations (default steps/5)", int("--eval-every"));

@@ -84,7 +84,7 @@ export function register(program: Command): void {
     .option("--min-lr-ratio <x>", "final lr / peak lr of the cosine decay (default 0.1)", num("--min-lr-ratio"))
     .option("--weight-decay <x>", "AdamW weight decay on matrices (default 0.1)", num("--weight-decay"))
     .option("--clip <x>", "clip the global gradient norm (0 = off, default 1)", num("--clip"))
-    .option("--threads <n>", "CPU threads (default: all cores but one)", int("--threads"))
+    .option("--threads <n>", "CPU threads (default: chosen step by step, all cores while nothing else runs, all but one when another process takes a core)", int("--threads"))
     .option("--seed <n>", "seed of init, data order and validation split (default 1)", int("--seed"))
     .option("--val-fraction <x>", "held-out fraction for validation loss (default 0.05)", num("--val-fraction"))
     .option("--eval-every <n>", "steps between validation losses (default steps/10)", int("--eval-every"))

@@ -224,7 +224,7 @@ export const RecipeSchema = z.strictObject({
   name: z.string().min(1).default("recipe"),
   /** Seed of everything that has no seed of its own. */
   seed: seed.default(1),
-  /** CPU threads for training (SSFT, evaluator, MTSF); null: the engine's default (cores - 1). Sampling has its own, `sampling.threads`. */
+  /** CPU threads for training (SSFT, evaluator, MTSF); null: chosen step by step between cores and cores - 1 (src/engine/threads.ts). Sampling has its own, `sampling.threads`. */
   threads: posInt.nullable().default(null),
   data: DataSchema.prefault({ source: "synth" }),
   model: ModelSchema.prefault({}),

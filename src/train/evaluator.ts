@@ -15,11 +15,13 @@
  * graphs into the session through its `loss` option (evaluatorSessionLoss,
  * sequenceContrastiveSessionLoss).
  */
-import type { MatmulPrecision } from "../engine/autograd.js";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import type { Problem, Sample } from "../data/records.js";
+import type { MatmulPrecision } from "../engine/autograd.js";
 import { Backend } from "../engine/backend.js";
+import { autoThreadGovernor } from "../engine/threads.js";
 import { ErrorCode, MathtuneError } from "../errors.js";
 import { readProblems, readSamples } from "../metrics/samples.js";
 import { saveModelGguf } from "../model/checkpoint.js";
@@ -105,7 +107,7 @@ export interface EvaluatorTrainOptions {
   weightDecay?: number;
   /** Defaults to 1. */
   clipNorm?: number;
-  /** CPU threads. Defaults to the backend's choice. */
+  /** CPU threads. Defaults to choosing step by step between all cores and all cores but one (src/engine/threads.ts). */
   threads?: number;
   /** Operand format of the weight matrix products ({@link MatmulPrecision}). Defaults to "f32". */
   precision?: MatmulPrecision;
@@ -360,7 +362,9 @@ export async function runEvaluatorTraining(options: EvaluatorTrainOptions): Prom
   if (!latest && options.resume) throw new MathtuneError(ErrorCode.usage, `${o.out}: no checkpoint to resume from`, { hint: "run without --resume to start" });
   const resumed = latest ? await resumeTraining(latest.dir, o.out, o.base, o.lora, o.seed) : undefined;
   const start = resumed?.start ?? (await openTrainingModel(o.base, o.lora ? { spec: o.lora, seed: o.seed } : null));
-  const backend = Backend.create({ threads: options.threads });
+  // Without threads, the count is chosen step by step (src/engine/threads.ts).
+  const governor = options.threads === undefined ? autoThreadGovernor(availableParallelism()) : null;
+  const backend = Backend.create({ threads: governor ? governor.current : options.threads });
   let session: TrainSession | undefined;
   try {
     const { config, tokenizer } = start;
@@ -549,13 +553,19 @@ export async function runEvaluatorTraining(options: EvaluatorTrainOptions): Prom
     let loss = NaN;
     let stopped = false;
     while (step < o.steps) {
+      const stepStart = performance.now();
+      const stepThreads = backend.threads;
       const l = s.microStep(nextBatch());
       if (!Number.isFinite(l)) throw new MathtuneError(ErrorCode.diverged, `training diverged: loss is ${l} at step ${step + 1}`, { hint: `lower --lr (was ${o.lr})` });
       const lr = lrAt(step + 1, { lr: o.lr, steps: o.steps, warmup: o.warmup, minLrRatio: o.minLrRatio });
       const r = s.step(lr);
+      if (governor) {
+        const next = governor.record(performance.now() - stepStart);
+        if (next !== backend.threads) backend.setThreads(next);
+      }
       step++;
       loss = r.loss;
-      const record: Record<string, number> = { step, loss: r.loss, lr, grad_norm: r.gradNorm };
+      const record: Record<string, number> = { step, loss: r.loss, lr, grad_norm: r.gradNorm, threads: stepThreads };
       if (step % o.evalEvery === 0 || step === o.steps) {
         const a = heldOutAuc();
         if (a !== null) {

@@ -7,11 +7,13 @@
  * then per step: micro-batches → clip → AdamW → log; validation and checkpoints every so often.
  */
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { ErrorCode, MathtuneError } from "../errors.js";
 import { SftExampleSchema, type SftExample } from "../data/records.js";
 import type { MatmulPrecision } from "../engine/autograd.js";
 import { Backend, cpuVariant } from "../engine/backend.js";
+import { autoThreadGovernor } from "../engine/threads.js";
 import { initWeights, parameterCount, saveModelGguf } from "../model/checkpoint.js";
 import { loraShapes, loraSpec, saveLoraGguf, type LoraSpec } from "../model/lora.js";
 import { presetConfig, type LlamaConfig, type SizePreset } from "../model/config.js";
@@ -52,7 +54,10 @@ export interface SftOptions {
   weightDecay?: number;
   /** Global gradient-norm clip (0 = off). Defaults to 1. */
   clipNorm?: number;
-  /** CPU threads. Defaults to all cores but one. */
+  /**
+   * CPU threads. Defaults to choosing step by step between all cores and all cores but one: the
+   * faster while nothing else runs, the safe one as soon as another process takes a core.
+   */
   threads?: number;
   /** Seed of weight init, data order and the train/validation split. Defaults to 1. */
   seed?: number;
@@ -233,8 +238,10 @@ export async function runSft(options: SftOptions, hooks: SftHooks = {}): Promise
   }
 
   let backend: Backend;
+  // Without --threads, a CPU run picks its thread count step by step (src/engine/threads.ts).
+  const governor = o.threads === 0 && o.device === "cpu" ? autoThreadGovernor(availableParallelism()) : null;
   try {
-    backend = Backend.create({ kind: o.device, threads: o.threads || undefined });
+    backend = Backend.create({ kind: o.device, threads: governor ? governor.current : o.threads || undefined });
   } catch (err) {
     await start.dispose();
     throw err;
@@ -277,7 +284,7 @@ export async function runSft(options: SftOptions, hooks: SftHooks = {}): Promise
       step = resumed.state.step;
       valLoss = resumed.state.valLoss ?? null;
     }
-    const runRecord = { ...o, seqLen, threads: backend.threads };
+    const runRecord = { ...o, seqLen, threads: governor?.adaptive ? "auto" : backend.threads };
     writeFileAtomic(join(o.out, "config.json"), JSON.stringify({ run: runRecord, model: config }, null, 2) + "\n");
     const metricsPath = join(o.out, "metrics.jsonl");
     trimMetrics(metricsPath, step);
@@ -294,7 +301,7 @@ export async function runSft(options: SftOptions, hooks: SftHooks = {}): Promise
       ["steps", resumed ? `${o.steps} (resuming at ${step})` : String(o.steps)],
       ["lr / warmup / min ratio", `${o.lr} / ${o.warmup} / ${o.minLrRatio}`],
       ["weight decay / clip", `${o.weightDecay} / ${o.clipNorm}`],
-      ["device / threads / precision", `${backend.deviceName}${backend.kind === "cpu" ? ` (${cpuVariant()})` : ""} / ${backend.threads} / ${o.precision}`],
+      ["device / threads / precision", `${backend.deviceName}${backend.kind === "cpu" ? ` (${cpuVariant()})` : ""} / ${governor?.adaptive ? `auto (${governor.current} or ${governor.current + 1}, step by step)` : backend.threads} / ${o.precision}`],
       ["seed", String(o.seed)],
     ];
     emit({ kind: "start", table, startStep: step, steps: o.steps });
@@ -339,6 +346,8 @@ export async function runSft(options: SftOptions, hooks: SftHooks = {}): Promise
         stopped = true;
         break;
       }
+      const stepStart = performance.now();
+      const stepThreads = backend.threads;
       for (let k = 0; k < o.accumulation; k++) {
         const l = session.microStep(stream.next());
         if (!Number.isFinite(l)) {
@@ -349,6 +358,10 @@ export async function runSft(options: SftOptions, hooks: SftHooks = {}): Promise
       }
       const lr = lrAt(step + 1, { lr: o.lr, steps: o.steps, warmup: o.warmup, minLrRatio: o.minLrRatio });
       const r = session.step(lr);
+      if (governor) {
+        const next = governor.record(performance.now() - stepStart);
+        if (next !== backend.threads) backend.setThreads(next);
+      }
       if (!Number.isFinite(r.gradNorm)) {
         throw new MathtuneError(ErrorCode.diverged, `training diverged: gradient norm is ${r.gradNorm} at step ${step + 1}`, {
           hint: `lower --lr (was ${o.lr}); the last good checkpoint is ${lastCheckpoint}`,
@@ -360,7 +373,7 @@ export async function runSft(options: SftOptions, hooks: SftHooks = {}): Promise
       const elapsed = (performance.now() - t0) / 1000;
       const tokensPerSec = (timedSteps * tokensPerStep) / elapsed;
       emit({ kind: "step", step, steps: o.steps, loss: r.loss, lr, gradNorm: r.gradNorm, tokensPerSec, elapsedSec: elapsed });
-      const record: Record<string, number> = { step, loss: r.loss, lr, grad_norm: r.gradNorm, tokens_per_sec: Math.round(tokensPerSec) };
+      const record: Record<string, number> = { step, loss: r.loss, lr, grad_norm: r.gradNorm, tokens_per_sec: Math.round(tokensPerSec), threads: stepThreads };
       if (step % o.evalEvery === 0 || step === o.steps) {
         const v = evaluate();
         if (v !== null) {
