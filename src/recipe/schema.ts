@@ -35,8 +35,11 @@ const SynthDataSchema = z.strictObject({
 /** Real data: the PRM800K split built from the three Hendrycks/MATH500 files in a folder. */
 const Prm800kDataSchema = z.strictObject({
   source: z.literal("prm800k-split"),
-  /** Folder with math_train7500_hendrycks.jsonl, math_test5000_hendrycks.jsonl, math500_test.jsonl. */
-  dir: z.string().min(1),
+  /**
+   * Folder with math_train7500_hendrycks.jsonl, math_test5000_hendrycks.jsonl, math500_test.jsonl.
+   * No default: the data lives outside the project (`--set data.dir=FOLDER`).
+   */
+  dir: z.string({ error: "required: the folder with the MATH files (math_train7500_hendrycks.jsonl, math_test5000_hendrycks.jsonl, math500_test.jsonl); pass --set data.dir=FOLDER" }).min(1),
   /** Use only the first N test problems (0: all). */
   limitTest: z.number().int().min(0).default(0),
   /** Use only the first N training problems (0: all). */

@@ -188,13 +188,16 @@ test("recipe: defaults, overrides, and errors that name the file, line and field
   rmSync(dir, { recursive: true });
 });
 
-test("the shipped presets resolve", () => {
-  for (const name of ["demo", "mini", "paper-math"]) {
+test("the shipped presets resolve (paper-math once given its data folder, which it does not point to itself)", () => {
+  for (const name of ["demo", "mini"]) {
     const file = new URL(`../../recipes/${name}.json`, import.meta.url).pathname;
     const r = loadRecipe(file);
     assert.ok(r.generators.length >= 1, name);
   }
-  const paper = loadRecipe(new URL("../../recipes/paper-math.json", import.meta.url).pathname);
+  const paperFile = new URL("../../recipes/paper-math.json", import.meta.url).pathname;
+  assert.throws(() => loadRecipe(paperFile), /data\.dir.*required.*--set data\.dir=FOLDER/s);
+  const paper = loadRecipe(paperFile, ["data.dir=/data/math"]);
+  assert.equal(paper.data.source === "prm800k-split" && paper.data.dir, "/data/math");
   assert.equal(paper.sampling.n, 64);
   assert.equal(paper.eval.topK, 8);
   assert.equal(paper.sampling.temperature, 0.9);
