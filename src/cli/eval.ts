@@ -4,14 +4,14 @@
  */
 import type { Command } from "commander";
 import { MathtuneError, ErrorCode, inputError } from "../errors.js";
-import { exactEquivalence, equivEquivalence, type AnswerEquivalence } from "../select/cluster.js";
+import { exactEquivalence } from "../select/cluster.js";
 import { needsScores, parseStrategy, strategyName, type Strategy } from "../select/strategies.js";
 import { evaluate, type Evaluation } from "../metrics/evaluate.js";
-import { groupSamples, readProblems, readSamples, type Regrader } from "../metrics/samples.js";
+import { groupSamples, readProblems, readSamples } from "../metrics/samples.js";
 import { buildResults, writeReport, type ResultsFile } from "../report/results.js";
 import { buildTables } from "../report/tables.js";
 import { markdownTable } from "../report/markdown.js";
-import { clusterKey, equivalent, extractAnswer, gradeSolution, verify } from "../grade/index.js";
+import { graderEquivalence, graderRegrader } from "../grade/equivalence.js";
 
 /** Options of the eval command, as parsed. */
 export interface EvalCliOptions {
@@ -44,23 +44,6 @@ function nonNegativeInt(name: string, v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new MathtuneError(ErrorCode.usage, `${name} must be a non-negative integer, got "${v}"`);
   return n;
-}
-
-/** The grader's equivalence (cluster keys, then pairwise equivalence). */
-export function graderEquivalence(): AnswerEquivalence {
-  return equivEquivalence({ clusterKey, equivalent });
-}
-
-/** The grader as a re-grader of samples. */
-export function graderRegrader(): Regrader {
-  return {
-    extract: (text) => extractAnswer(text),
-    verify: (gold, pred) => verify(gold, pred).correct,
-    grade: (gold, text) => {
-      const r = gradeSolution(gold, text);
-      return { answer: r.extracted, correct: r.correct && r.extracted !== null && r.extracted.trim() !== "" };
-    },
-  };
 }
 
 /** Runs the evaluation the command describes; returns the results file (written when `report` is set). */

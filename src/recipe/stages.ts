@@ -21,8 +21,9 @@ import { toSftExamples } from "../data/sft.js";
 import { generatorPrompt, resolveEvaluatorTemplate } from "../data/prompts.js";
 import type { SizePreset } from "../model/config.js";
 import type { SftOptions } from "../train/sft.js";
-import { clusterKey, equivalent, gradeSamples, type GradeResult } from "../grade/index.js";
-import { equivEquivalence, exactEquivalence } from "../select/cluster.js";
+import { gradeSamples, type GradeResult } from "../grade/index.js";
+import { exactEquivalence } from "../select/cluster.js";
+import { graderEquivalence } from "../grade/equivalence.js";
 import { needsScores, type Strategy } from "../select/strategies.js";
 import { evaluate } from "../metrics/evaluate.js";
 import { groupSamples, readSamples } from "../metrics/samples.js";
@@ -30,7 +31,7 @@ import { buildResults, writeReport, type ResultsFile } from "../report/results.j
 import type { Recipe } from "./schema.js";
 import { seedOf } from "./schema.js";
 import { RunInterrupted, type Stage, type StageContext } from "./stage.js";
-import type { ScoringRunOptions, ScoringRunResult } from "../cli/score.js";
+import type { ScoringRunOptions, ScoringRunResult } from "../sample/score-run.js";
 import type { LocalModel } from "../sample/local.js";
 import { writeRecipeReport, type ArmResult } from "./report.js";
 
@@ -544,7 +545,7 @@ async function scoreTestSamples(
   contextSize: number | null,
   how: (scorer: LocalModel) => Partial<ScoringRunOptions>,
 ): Promise<ScoringRunResult> {
-  const { runScoring } = await import("../cli/score.js");
+  const { runScoring } = await import("../sample/score-run.js");
   const { LocalModel } = await import("../sample/local.js");
   const file = ctx.path(paths.graded(gen));
   const problems = new Map(readProblems(ctx.path(paths.test)).map((p) => [p.id, p]));
@@ -611,7 +612,7 @@ function scoreStage(r: Recipe, gen: Recipe["generators"][number]): Stage {
       const res = await scoreTestSamples(ctx, r, gen.name, ctx.path(paths.evaluatorModel), paths.scored(gen.name), contextSize, (scorer) => ({
         topK: r.evaluator.scoreTopK,
         template: evaluatorTemplate(r),
-        equivalence: r.eval.cluster === "exact" ? exactEquivalence : equivEquivalence({ clusterKey, equivalent }),
+        equivalence: r.eval.cluster === "exact" ? exactEquivalence : graderEquivalence(),
         // Template, label and a margin of a few tokens must fit the scorer's context.
         fits: (prompt) => scorer.promptTokens(prompt).length + 4 <= scorer.contextSize,
       }));
@@ -655,7 +656,7 @@ function evalStage(r: Recipe, gen: Arm, scored: boolean, baseline = false): Stag
         subsets: r.eval.subsets,
         bootstrap: r.eval.bootstrap,
         seed: seedOf(r, "eval"),
-        equivalence: r.eval.cluster === "exact" ? exactEquivalence : equivEquivalence({ clusterKey, equivalent }),
+        equivalence: r.eval.cluster === "exact" ? exactEquivalence : graderEquivalence(),
       };
       const ev = evaluate(grouped.problems, { ...settings, strategies });
       if (baseline) {

@@ -170,7 +170,7 @@ test("groupSamples re-grades with the given grader and gold answers", () => {
 });
 
 test("groupSamples re-grades with the project's grader as mathtune grade does", async () => {
-  const { graderRegrader } = await import("../../src/cli/eval.js");
+  const { graderRegrader } = await import("../../src/grade/equivalence.js");
   const { gradeSolution } = await import("../../src/grade/index.js");
   // Golds that call for another reading of the solution: a list gold against a list of boxes, a
   // text gold with inline math against the last line.
