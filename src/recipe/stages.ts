@@ -4,9 +4,6 @@
  * (sample), the grader pool (grade), the evaluator trainer and scorer (evaluator/*, score), the
  * MTSF trainer (mtsf/*), the metrics (eval) and the reports (report). Components are imported
  * lazily, so planning a recipe loads no native library.
- *
- * Stages whose component does not exist in this build are declared in {@link UNAVAILABLE} with the
- * files they would read and write; a recipe that asks for them fails before anything runs.
  */
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -63,21 +60,6 @@ export const paths = {
   reportMd: "report.md",
   reportHtml: "report.html",
 } as const;
-
-/** A stage of the paper's recipe whose component is not in this build. */
-export interface UnavailableStage {
-  id: string;
-  /** What it would read and write (run-folder paths). */
-  inputs: string[];
-  outputs: string[];
-  /** What is missing, in words a user can act on. */
-  missing: string;
-  /** The recipe switch that asks for it. */
-  enabledBy: string;
-}
-
-/** The stages of the paper's recipe that cannot run yet, with what each needs. */
-export const UNAVAILABLE: readonly UnavailableStage[] = [];
 
 /** The model a generator samples: its SSFT output, or the base model as it is. */
 function modelOf(r: Recipe, gen: Recipe["generators"][number]): { rel?: string; abs?: string } {
@@ -828,7 +810,9 @@ function reportStage(r: Recipe): Stage {
     id: "report",
     title: "the paper's tables: results.json, report.md, report.html",
     version: 1,
-    config: { name: r.name, generators: gens, extra, unavailable: unavailableFor(r, true).map((u) => u.id) },
+    // `unavailable` is always empty (every stage has its component); it stays in the config so that
+    // existing run folders keep their stage keys.
+    config: { name: r.name, generators: gens, extra, unavailable: [] },
     inputs: [...gens, ...extra].flatMap((g) => [paths.evalResults(g), paths.perProblem(g)]),
     outputs: [paths.results, paths.reportMd, paths.reportHtml],
     async run(ctx) {
@@ -839,33 +823,14 @@ function reportStage(r: Recipe): Stage {
         perProblem: JSON.parse(readFileSync(ctx.path(paths.perProblem(g)), "utf8")) as ArmResult["perProblem"],
       });
       const mtsf = r.mtsf.enabled ? { mtsf: read("mtsf"), control: read("control") } : undefined;
-      writeRecipeReport(ctx.runDir, r, gens.map(read), unavailableFor(r, true), mtsf);
+      writeRecipeReport(ctx.runDir, r, gens.map(read), mtsf);
       return { arms: gens.length + extra.length };
     },
   };
 }
 
-/**
- * The unavailable stages a recipe touches: those it enables (`enabledOnly`), or every stage of the
- * paper's recipe that this build cannot run (for the report's "not available" notes).
- */
-export function unavailableFor(r: Recipe, all = false, list: readonly UnavailableStage[] = UNAVAILABLE): UnavailableStage[] {
-  return list.filter((u) => all || (u.enabledBy === "evaluator.enabled" ? r.evaluator.enabled : u.enabledBy === "mtsf.enabled" ? r.mtsf.enabled : false));
-}
-
-/**
- * The stages of a recipe, in order. Fails when the recipe enables a stage this build lacks
- * (`unavailable`: defaults to {@link UNAVAILABLE}).
- */
-export function planStages(r: Recipe, unavailable: readonly UnavailableStage[] = UNAVAILABLE): Stage[] {
-  const wanted = unavailableFor(r, false, unavailable);
-  if (wanted.length > 0) {
-    throw new MathtuneError(
-      ErrorCode.usage,
-      `this build cannot run ${wanted.map((u) => u.id).join(", ")}: missing ${wanted.map((u) => u.missing).join("; ")}`,
-      { hint: `set ${[...new Set(wanted.map((u) => u.enabledBy))].map((e) => `${e}=false`).join(" and ")} to run the rest of the recipe` },
-    );
-  }
+/** The stages of a recipe, in order. */
+export function planStages(r: Recipe): Stage[] {
   const stages: Stage[] = [dataStage(r)];
   for (const g of r.generators) if (g.sft) stages.push(sftStage(r, g));
   const main = r.generators[r.generators.length - 1];

@@ -3,7 +3,7 @@
  * HTML report, so the two never disagree.
  */
 import type { MetricTable } from "../metrics/evaluate.js";
-import type { ResultsFile } from "./results.js";
+import type { ResultsFile } from "./results-file.js";
 
 /** A table of already formatted cells. */
 export interface Table {
