@@ -6,8 +6,8 @@ import type { Command } from "commander";
 import { MathtuneError, ErrorCode, inputError } from "../errors.js";
 import { exactEquivalence } from "../select/cluster.js";
 import { needsScores, parseStrategy, strategyName, type Strategy } from "../select/strategies.js";
-import { evaluate, type Evaluation } from "../metrics/evaluate.js";
-import { groupSamples, readProblems, readSamples } from "../metrics/samples.js";
+import { evaluate, type Evaluation } from "../metrics/compute.js";
+import { groupSamples, readProblemsById, readSamples } from "../metrics/samples.js";
 import { buildResults, writeReport, type ResultsFile } from "../report/results.js";
 import { buildTables } from "../report/tables.js";
 import { markdownTable } from "../report/markdown.js";
@@ -58,7 +58,7 @@ export function runEval(o: EvalCliOptions): { results: ResultsFile; evaluation: 
   const topK = positiveInt("--top-k", o.topK);
   const topN = positiveInt("--top-n", o.topN);
   const ks = o.k === undefined ? undefined : o.k.split(",").map((s) => positiveInt("--k", s.trim()));
-  const problems = o.problems === undefined ? undefined : readProblems(o.problems);
+  const problems = o.problems === undefined ? undefined : readProblemsById(o.problems);
   if (!o.correctFromFile && problems === undefined) {
     throw new MathtuneError(ErrorCode.usage, "re-grading needs the gold answers", {
       hint: "pass --problems PROBLEMS.jsonl (the problems the samples were drawn from), or --correct-from-file to trust the samples' grades",

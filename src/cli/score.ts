@@ -7,7 +7,7 @@ import type { Command } from "commander";
 import { EVALUATOR_LABELS, EVALUATOR_LABELS_KEY, EVALUATOR_TEMPLATE, EVALUATOR_TEMPLATE_KEY, evaluatorLabelText } from "../data/prompts.js";
 import { ErrorCode, MathtuneError } from "../errors.js";
 import { GgufType, readGguf } from "../model/gguf.js";
-import { readProblems, readSamples } from "../metrics/samples.js";
+import { readProblemsById, readSamples } from "../metrics/samples.js";
 import { runScoring } from "../sample/score-run.js";
 import { labelTokens, parseLabelWords } from "../train/evaluator-data.js";
 import { contextsOption, evaluatorTemplateOption, intOption, kvCacheOption } from "./options.js";
@@ -74,7 +74,7 @@ export function register(program: Command): void {
       };
       const labels = parseLabelWords(opts.labels ?? recordedString(EVALUATOR_LABELS_KEY) ?? `${EVALUATOR_LABELS.positive},${EVALUATOR_LABELS.negative}`);
       const template = opts.template !== undefined ? evaluatorTemplateOption(opts.template) : (recordedString(EVALUATOR_TEMPLATE_KEY) ?? EVALUATOR_TEMPLATE);
-      const problems = readProblems(opts.problems);
+      const problems = readProblemsById(opts.problems);
       const samples = readSamples(opts.samples);
       const { LocalModel } = await import("../sample/local.js");
       const model = await LocalModel.open(opts.model, {

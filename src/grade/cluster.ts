@@ -10,7 +10,7 @@
  */
 import { Budget, BudgetExceeded, DEFAULT_DEADLINE_MS, MAX_ANSWER_CHARS } from "./budget.js";
 import { Comparer, exactEnv, expandPm, freeVars, hasDecimal, intervalsKey, isName, MAX_SET, prepare, probePoints, REL_TOL, textOf } from "./compare.js";
-import { DEFAULT_MODES, evalNode, exactQ, finiteVal, type C, type Q, type Val } from "./evaluate.js";
+import { DEFAULT_MODES, evalNode, exactQ, finiteVal, type C, type Q, type Val } from "./numeric.js";
 import { nodeKey, parseAnswer, type Node } from "./parse.js";
 import { looseKey, prepareClean, unwrapAnswer } from "./verify.js";
 

@@ -5,7 +5,7 @@
  */
 import { Rng, hashString } from "../util/rng.js";
 import { Budget, Unparsable } from "./budget.js";
-import { closeVal, DEFAULT_MODES, dyadicQ, evalNode, exactQ, finiteVal, type C, type Modes, type Q, type Val } from "./evaluate.js";
+import { closeVal, DEFAULT_MODES, dyadicQ, evalNode, exactQ, finiteVal, type C, type Modes, type Q, type Val } from "./numeric.js";
 import { nodeKey, type Node } from "./parse.js";
 
 /**

@@ -1,7 +1,7 @@
 // Grading a samples file against its problems file (what `mathtune grade --samples` and the
 // recipe's grade stages do), through the grader pool.
 import { inputError } from "../errors.js";
-import { readProblems, readSamples } from "../metrics/samples.js";
+import { readProblemsById, readSamples } from "../metrics/samples.js";
 import { writeJsonlAtomic } from "../util/jsonl.js";
 import { gradeSamples, type GraderPoolOptions } from "./pool.js";
 
@@ -31,7 +31,7 @@ export async function gradeSamplesFile(
   poolOptions: GraderPoolOptions = {},
   onProgress?: (done: number, total: number) => void,
 ): Promise<SamplesGradeSummary> {
-  const problems = readProblems(problemsFile);
+  const problems = readProblemsById(problemsFile);
   const samples = readSamples(samplesFile);
   const golds = samples.map(({ sample, file, line }) => {
     const p = problems.get(sample.problem_id);

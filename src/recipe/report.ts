@@ -12,7 +12,7 @@
 import { join } from "node:path";
 import { writeFileAtomic } from "../util/fs.js";
 import { VERSION } from "../version.js";
-import type { MetricTable } from "../metrics/evaluate.js";
+import type { MetricTable } from "../metrics/compute.js";
 import type { ResultsFile } from "../report/results.js";
 import { buildTables, displayName, type Table } from "../report/tables.js";
 import { markdownTable } from "../report/markdown.js";

@@ -11,7 +11,7 @@ import { VERSION } from "../version.js";
 import type { ResultsFile } from "../report/results.js";
 import { sha256File } from "./hash.js";
 import { seedOf, type Recipe } from "./schema.js";
-import { runStages, readMarker, type StageOutcome, type RunStagesOptions } from "./stage.js";
+import { runStages, readMarker, type StageOutcome, type RunStagesOptions } from "./framework.js";
 import { paths, planStages } from "./stages.js";
 import { formatPaperTables, type ArmResult } from "./report.js";
 

@@ -22,12 +22,12 @@ import { gradeSamples, type GradeResult } from "../grade/index.js";
 import { exactEquivalence } from "../select/cluster.js";
 import { graderEquivalence } from "../grade/equivalence.js";
 import { needsScores, type Strategy } from "../select/strategies.js";
-import { evaluate } from "../metrics/evaluate.js";
+import { evaluate } from "../metrics/compute.js";
 import { groupSamples, readSamples } from "../metrics/samples.js";
 import { buildResults, writeReport, type ResultsFile } from "../report/results.js";
 import type { Recipe } from "./schema.js";
 import { seedOf } from "./schema.js";
-import { RunInterrupted, type Stage, type StageContext } from "./stage.js";
+import { RunInterrupted, type Stage, type StageContext } from "./framework.js";
 import type { ScoringRunOptions, ScoringRunResult } from "../sample/score-run.js";
 import type { LocalModel } from "../sample/local.js";
 import { writeRecipeReport, type ArmResult } from "./report.js";
@@ -71,8 +71,8 @@ function limit<T>(xs: T[], n: number): T[] {
   return n > 0 ? xs.slice(0, n) : xs;
 }
 
-/** Reads the problems of a prepared problems file. */
-function readProblems(file: string): Problem[] {
+/** Reads the problems of a prepared problems file, in file order. */
+function readProblemList(file: string): Problem[] {
   return readJsonl(file, ProblemSchema);
 }
 
@@ -120,8 +120,8 @@ function dataStage(r: Recipe): Stage {
           train = readGsm8k(d.train);
           test = readGsm8k(d.test);
         } else {
-          train = readProblems(d.train);
-          test = readProblems(d.test);
+          train = readProblemList(d.train);
+          test = readProblemList(d.test);
         }
         train = limit(train, d.limitTrain);
         test = limit(test, d.limitTest);
@@ -257,7 +257,7 @@ function sampleStage(r: Recipe, gen: Arm): Stage {
     outputs: [paths.samples(gen.name)],
     async run(ctx) {
       const { runSampling } = await import("../sample/run.js");
-      const problems = readProblems(ctx.path(paths.test));
+      const problems = readProblemList(ctx.path(paths.test));
       const out = ctx.path(paths.samples(gen.name));
       mkdirSync(dirname(out), { recursive: true });
       const sampler = await openSampler(r, m.rel ? ctx.path(m.rel) : m.abs);
@@ -333,7 +333,7 @@ export function canonicalOrder(samples: Sample[], problems: readonly Problem[]):
 
 /** Grades a samples file against a problems file into `outRel` (canonical order). */
 async function gradeFile(r: Recipe, ctx: StageContext, label: string, problemsRel: string, samplesRel: string, outRel: string): Promise<Record<string, unknown>> {
-  const problems = readProblems(ctx.path(problemsRel));
+  const problems = readProblemList(ctx.path(problemsRel));
   const gold = new Map(problems.map((p) => [p.id, p.answer]));
   const samples = canonicalOrder(readJsonl(ctx.path(samplesRel), SampleSchema), problems);
   const golds = samples.map((s) => {
@@ -389,7 +389,7 @@ function evaluatorSampleStage(r: Recipe, main: Recipe["generators"][number]): St
     outputs: [paths.evalProblems, paths.evalSamples],
     async run(ctx) {
       const { runSampling } = await import("../sample/run.js");
-      const problems = limit(readProblems(ctx.path(paths.train)), e.problems);
+      const problems = limit(readProblemList(ctx.path(paths.train)), e.problems);
       // Idempotent: the same subset every time, so a resumed run writes the same file.
       writeJsonlAtomic(ctx.path(paths.evalProblems), problems);
       const sampler = await openSampler(r, m.rel ? ctx.path(m.rel) : m.abs);
@@ -530,7 +530,7 @@ async function scoreTestSamples(
   const { runScoring } = await import("../sample/score-run.js");
   const { LocalModel } = await import("../sample/local.js");
   const file = ctx.path(paths.graded(gen));
-  const problems = new Map(readProblems(ctx.path(paths.test)).map((p) => [p.id, p]));
+  const problems = new Map(readProblemList(ctx.path(paths.test)).map((p) => [p.id, p]));
   const samples = readSamples(file);
   const out = ctx.path(outRel);
   mkdirSync(dirname(out), { recursive: true });
@@ -625,7 +625,7 @@ function evalStage(r: Recipe, gen: Arm, scored: boolean, baseline = false): Stag
     outputs: [paths.evalResults(gen.name), `${paths.evalDir(gen.name)}/report.md`, `${paths.evalDir(gen.name)}/report.html`, paths.perProblem(gen.name)],
     async run(ctx) {
       const file = ctx.path(samplesRel);
-      const problems = new Map(readProblems(ctx.path(paths.test)).map((p) => [p.id, p]));
+      const problems = new Map(readProblemList(ctx.path(paths.test)).map((p) => [p.id, p]));
       const located = readSamples(file);
       const grouped = groupSamples(located, { problems });
       // Samples the evaluator did not score (outside the top-K clusters, or too long) rank below scored ones.

@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import { writeFileAtomic } from "../util/fs.js";
 import { VERSION } from "../version.js";
-import type { Evaluation, MetricTable } from "../metrics/evaluate.js";
+import type { Evaluation, MetricTable } from "../metrics/compute.js";
 import { renderMarkdown } from "./markdown.js";
 import { renderHtml } from "./html.js";
 import type { ResultsFile } from "./results-file.js";

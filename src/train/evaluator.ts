@@ -20,7 +20,7 @@ import { join } from "node:path";
 import type { Problem, Sample } from "../data/records.js";
 import { Backend } from "../engine/backend.js";
 import { ErrorCode, MathtuneError } from "../errors.js";
-import { readProblems, readSamples } from "../metrics/samples.js";
+import { readProblemsById, readSamples } from "../metrics/samples.js";
 import { saveModelGguf } from "../model/checkpoint.js";
 import { saveLoraGguf } from "../model/lora.js";
 import type { LlamaConfig } from "../model/config.js";
@@ -348,7 +348,7 @@ export async function runEvaluatorTraining(options: EvaluatorTrainOptions): Prom
     if (!Number.isInteger(v) || v < 1) throw new MathtuneError(ErrorCode.usage, `${k} must be a positive integer (got ${v})`);
   }
 
-  const problems = readProblems(o.problems);
+  const problems = readProblemsById(o.problems);
   const samples = readSamples(o.samples).map((s) => s.sample);
   const latest = latestCheckpoint(o.out);
   if (latest && !options.resume) {

@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { convertQwen } from "../../src/data/qwen.js";
 import { groupSamples } from "../../src/metrics/samples.js";
-import { evaluate } from "../../src/metrics/evaluate.js";
+import { evaluate } from "../../src/metrics/compute.js";
 import { exactEquivalence } from "../../src/select/cluster.js";
 import type { Strategy } from "../../src/select/strategies.js";
 

@@ -7,7 +7,7 @@ import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFil
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { canonicalJson, sha256File, sha256Json } from "../../src/recipe/hash.js";
-import { readMarker, runStages, type Stage } from "../../src/recipe/stage.js";
+import { readMarker, runStages, type Stage } from "../../src/recipe/framework.js";
 import { applyOverrides, loadRecipe, resolveRecipeObject } from "../../src/recipe/schema.js";
 import { MathtuneError } from "../../src/errors.js";
 

@@ -9,7 +9,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Worker } from "node:worker_threads";
 import { MathtuneError } from "../../src/errors.js";
-import { readMarker, runStages } from "../../src/recipe/stage.js";
+import { readMarker, runStages } from "../../src/recipe/framework.js";
 import { paths, planStages } from "../../src/recipe/stages.js";
 import { loadRecipe } from "../../src/recipe/schema.js";
 

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { evaluate, type ProblemSamples } from "../../src/metrics/evaluate.js";
+import { evaluate, type ProblemSamples } from "../../src/metrics/compute.js";
 import { buildResults } from "../../src/report/results.js";
 import type { Strategy } from "../../src/select/strategies.js";
 import { pairedDifference, paperTables, writeRecipeReport, type ArmResult } from "../../src/recipe/report.js";

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { defaultKs, evaluate, type ProblemSamples } from "../../src/metrics/evaluate.js";
+import { defaultKs, evaluate, type ProblemSamples } from "../../src/metrics/compute.js";
 import { groupSamples, type LocatedSample } from "../../src/metrics/samples.js";
 import type { Sample } from "../../src/data/records.js";
 
