@@ -12,7 +12,7 @@ import type { ResultsFile } from "../report/results.js";
 import { sha256File } from "./hash.js";
 import { seedOf, type Recipe } from "./schema.js";
 import { runStages, readMarker, type StageOutcome, type RunStagesOptions } from "./framework.js";
-import { paths, planStages } from "./stages.js";
+import { paths, planStages } from "./stages/index.js";
 import { formatPaperTables, type ArmResult } from "./report.js";
 
 /** Options of {@link runRecipe}. */

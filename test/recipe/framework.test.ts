@@ -203,7 +203,7 @@ test("the shipped presets resolve", () => {
 });
 
 test("the plan: the stages a recipe asks for, in order, with the inputs each reads", async () => {
-  const { planStages } = await import("../../src/recipe/stages.js");
+  const { planStages } = await import("../../src/recipe/stages/index.js");
   const base = { generators: [{ name: "d", style: "detailed" }] };
   assert.equal(planStages(resolveRecipeObject(base, "r.json", "/")).map((s) => s.id).join(","), "data,sft/d,sample/d,grade/d,eval/d,report");
   const withEval = planStages(resolveRecipeObject({ ...base, evaluator: { enabled: true } }, "r.json", "/")).map((s) => s.id);
