@@ -15,7 +15,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import koffi, { type LibraryHandle } from "koffi";
 import { ErrorCode, MathtuneError } from "../errors.js";
-import { GgmlType } from "../model/gguf.js";
+import { GgmlType } from "../model/gguf-types.js";
 
 declare const brand: unique symbol;
 /** An opaque native pointer of C type `B`. */
@@ -31,7 +31,7 @@ export type DevPtr = Ptr<"ggml_backend_device">;
 export type RegPtr = Ptr<"ggml_backend_reg">;
 export type FnPtr = Ptr<"function">;
 
-/** ggml tensor element types (enum ggml_type): one definition, beside the GGUF reader. */
+/** ggml tensor element types (enum ggml_type): one definition, in model/gguf-types.ts. */
 export { GgmlType };
 /** The element types the engine creates tensors of. */
 export type GgmlTypeId = GgmlType.F32 | GgmlType.F16 | GgmlType.Q8_0 | GgmlType.I32 | GgmlType.BF16;
