@@ -628,6 +628,36 @@ function repeating(lit: string, rep: string): Node {
   return { k: "rat", n: a - b, d };
 }
 
+/** The direct sub-nodes of a node, in order (matrix entries row by row); none for a leaf. */
+export function children(n: Node): Node[] {
+  switch (n.k) {
+    case "add":
+    case "sub":
+    case "mul":
+    case "div":
+    case "pow":
+      return [n.a, n.b];
+    case "neg":
+    case "pct":
+    case "deg":
+      return [n.a];
+    case "pm":
+      return n.a === null ? [n.b] : [n.a, n.b];
+    case "fn":
+      return n.args;
+    case "matrix":
+      return n.rows.flat();
+    case "tuple":
+    case "list":
+    case "rel":
+    case "ratio":
+    case "union":
+      return n.items;
+    default:
+      return [];
+  }
+}
+
 /** A compact string of a node, for names and cluster keys. */
 export function nodeKey(n: Node): string {
   switch (n.k) {
