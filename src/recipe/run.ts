@@ -1,7 +1,7 @@
 /**
  * Runs a resolved recipe in a run folder: writes config.json (the resolved settings, seeds,
  * package versions, model hashes), prints the `Parameter | Value` table, runs the stages with the
- * cache of stage.ts, and prints the paper's tables at the end.
+ * cache of framework.ts, and prints the paper's tables at the end.
  */
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
