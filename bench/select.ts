@@ -10,7 +10,7 @@ import { Rng } from "../src/util/rng.js";
 import { equivEquivalence, exactEquivalence } from "../src/select/cluster.js";
 import { clusterKey, equivalent } from "../src/grade/index.js";
 import { buildCandidates, StrategyRunner, type Candidates, type Strategy } from "../src/select/strategies.js";
-import { evaluate, type ProblemSamples } from "../src/metrics/evaluate.js";
+import { evaluate, type ProblemSamples } from "../src/metrics/compute.js";
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);

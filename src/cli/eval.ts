@@ -4,14 +4,14 @@
  */
 import type { Command } from "commander";
 import { MathtuneError, ErrorCode, inputError } from "../errors.js";
-import { exactEquivalence, equivEquivalence, type AnswerEquivalence } from "../select/cluster.js";
+import { exactEquivalence } from "../select/cluster.js";
 import { needsScores, parseStrategy, strategyName, type Strategy } from "../select/strategies.js";
-import { evaluate, type Evaluation } from "../metrics/evaluate.js";
-import { groupSamples, readProblems, readSamples, type Regrader } from "../metrics/samples.js";
+import { evaluate, type Evaluation } from "../metrics/compute.js";
+import { groupSamples, readProblemsById, readSamples } from "../metrics/samples.js";
 import { buildResults, writeReport, type ResultsFile } from "../report/results.js";
 import { buildTables } from "../report/tables.js";
 import { markdownTable } from "../report/markdown.js";
-import { clusterKey, equivalent, extractAnswer, gradeSolution, verify } from "../grade/index.js";
+import { graderEquivalence, graderRegrader } from "../grade/equivalence.js";
 
 /** Options of the eval command, as parsed. */
 export interface EvalCliOptions {
@@ -46,23 +46,6 @@ function nonNegativeInt(name: string, v: string): number {
   return n;
 }
 
-/** The grader's equivalence (cluster keys, then pairwise equivalence). */
-export function graderEquivalence(): AnswerEquivalence {
-  return equivEquivalence({ clusterKey, equivalent });
-}
-
-/** The grader as a re-grader of samples. */
-export function graderRegrader(): Regrader {
-  return {
-    extract: (text) => extractAnswer(text),
-    verify: (gold, pred) => verify(gold, pred).correct,
-    grade: (gold, text) => {
-      const r = gradeSolution(gold, text);
-      return { answer: r.extracted, correct: r.correct && r.extracted !== null && r.extracted.trim() !== "" };
-    },
-  };
-}
-
 /** Runs the evaluation the command describes; returns the results file (written when `report` is set). */
 export function runEval(o: EvalCliOptions): { results: ResultsFile; evaluation: Evaluation; notes: string[] } {
   const notes: string[] = [];
@@ -75,7 +58,7 @@ export function runEval(o: EvalCliOptions): { results: ResultsFile; evaluation: 
   const topK = positiveInt("--top-k", o.topK);
   const topN = positiveInt("--top-n", o.topN);
   const ks = o.k === undefined ? undefined : o.k.split(",").map((s) => positiveInt("--k", s.trim()));
-  const problems = o.problems === undefined ? undefined : readProblems(o.problems);
+  const problems = o.problems === undefined ? undefined : readProblemsById(o.problems);
   if (!o.correctFromFile && problems === undefined) {
     throw new MathtuneError(ErrorCode.usage, "re-grading needs the gold answers", {
       hint: "pass --problems PROBLEMS.jsonl (the problems the samples were drawn from), or --correct-from-file to trust the samples' grades",

@@ -2,7 +2,7 @@
 // graded samples file and its problems file.
 import type { Command } from "commander";
 import { ErrorCode, MathtuneError } from "../errors.js";
-import { readProblems, readSamples } from "../metrics/samples.js";
+import { readProblemsById, readSamples } from "../metrics/samples.js";
 import { buildEvaluatorData } from "../train/evaluator-data.js";
 import { writeJsonlAtomic } from "../util/jsonl.js";
 import { intOption } from "./options.js";
@@ -36,7 +36,7 @@ export function register(program: Command): void {
       if (opts.pairwise === undefined && opts.pointwise === undefined) {
         throw new MathtuneError(ErrorCode.usage, "nothing to write: give --pairwise FILE and/or --pointwise FILE");
       }
-      const problems = readProblems(opts.problems);
+      const problems = readProblemsById(opts.problems);
       const samples = readSamples(opts.samples).map((s) => s.sample);
       const data = buildEvaluatorData(problems, samples, {
         perProblem: intOption("per-problem", opts.perProblem, 1),

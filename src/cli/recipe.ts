@@ -4,7 +4,7 @@ import type { Command } from "commander";
 import { formatDuration } from "../util/progress.js";
 import { loadRecipe, type Recipe } from "../recipe/schema.js";
 import { runRecipe } from "../recipe/run.js";
-import { RunInterrupted } from "../recipe/stage.js";
+import { RunInterrupted } from "../recipe/framework.js";
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 

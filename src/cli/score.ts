@@ -3,162 +3,14 @@
 // are reported. The output is appended problem by problem, so a rerun resumes where it stopped.
 // With --likelihood the score is instead the model's own probability of each candidate as a
 // generator: the baseline a trained evaluator has to beat.
-import { existsSync } from "node:fs";
 import type { Command } from "commander";
-import { EVALUATOR_LABELS, EVALUATOR_LABELS_KEY, EVALUATOR_TEMPLATE, EVALUATOR_TEMPLATE_KEY, evaluatorLabelText, evaluatorPrompt, generatorPrompt } from "../data/prompts.js";
-import { SampleSchema, type Problem, type Sample } from "../data/records.js";
-import { ErrorCode, MathtuneError, inputError } from "../errors.js";
+import { EVALUATOR_LABELS, EVALUATOR_LABELS_KEY, EVALUATOR_TEMPLATE, EVALUATOR_TEMPLATE_KEY, evaluatorLabelText } from "../data/prompts.js";
+import { ErrorCode, MathtuneError } from "../errors.js";
 import { GgufType, readGguf } from "../model/gguf.js";
-import { clusterKey, equivalent, extractAnswer } from "../grade/index.js";
-import { readProblems, readSamples, type LocatedSample } from "../metrics/samples.js";
-import { evaluatorScore } from "../sample/scoring.js";
-import type { Scorer } from "../sample/types.js";
-import { clusterCandidates, equivEquivalence, type AnswerEquivalence } from "../select/cluster.js";
-import { labelTokens, parseLabelWords, type EvaluatorLabelWords } from "../train/evaluator-data.js";
-import { appendJsonl, readJsonl, repairJsonlTail } from "../util/jsonl.js";
-import { createProgress } from "../util/progress.js";
+import { readProblemsById, readSamples } from "../metrics/samples.js";
+import { runScoring } from "../sample/score-run.js";
+import { labelTokens, parseLabelWords } from "../train/evaluator-data.js";
 import { contextsOption, evaluatorTemplateOption, intOption, kvCacheOption } from "./options.js";
-
-/** Options of {@link runScoring}. */
-export interface ScoringRunOptions {
-  /** The evaluator (any Scorer: a local GGUF model or a server with prompt log-probabilities). */
-  scorer: Scorer;
-  problems: ReadonlyMap<string, Problem>;
-  samples: readonly LocatedSample[];
-  /** Output samples file: appended to, and skipped over on a rerun. */
-  out: string;
-  /** Score only members of the K largest clusters of each problem; 0 scores every sample. Defaults to 0. */
-  topK?: number;
-  /** Label words. Defaults to correct / incorrect. */
-  labels?: EvaluatorLabelWords;
-  /** Evaluator template. Defaults to the paper's. */
-  template?: string;
-  /** Answer equivalence for the clusters. Defaults to the grader's. */
-  equivalence?: AnswerEquivalence;
-  /**
-   * Score each candidate by the scorer's likelihood of it after the generator prompt instead of by
-   * S: `exp(log p(X|P))` ("sequence") or `exp(log p(X|P) / |X|)`, the per-token geometric mean
-   * ("token"). A baseline for evaluators: the generator's own confidence. Defaults to off.
-   */
-  likelihood?: { per: "sequence" | "token"; promptTemplate?: string };
-  /** Whether an evaluator input fits the scorer's context; a candidate that does not gets no score. Defaults to always. */
-  fits?: (text: string) => boolean;
-  /** Print no progress. Defaults to false. */
-  quiet?: boolean;
-}
-
-/** What {@link runScoring} did. */
-export interface ScoringRunResult {
-  /** Problems written by this run. */
-  problems: number;
-  /** Problems already in the output file (resumed). */
-  skippedProblems: number;
-  /** Evaluator calls made (candidates scored). */
-  calls: number;
-  /** Candidates of this run's problems (what scoring every sample would have cost). */
-  candidates: number;
-  /** Candidates left unscored because the evaluator input does not fit the context. */
-  tooLong: number;
-  seconds: number;
-}
-
-/** Candidates that `--top-k K` scores: the members of the K largest answer clusters (greedy samples excluded). */
-export function topKMembers(samples: readonly Sample[], k: number, eq: AnswerEquivalence): Set<number> {
-  const idx = samples.map((s, i) => ({ s, i })).filter(({ s }) => s.greedy !== true);
-  const answers = idx.map(({ s }) => (s.extracted !== undefined ? s.extracted : extractAnswer(s.text)));
-  const c = clusterCandidates(answers, eq);
-  const out = new Set<number>();
-  for (const members of c.clusters.slice(0, k)) for (const m of members) out.add(idx[m].i);
-  return out;
-}
-
-/** Problems whose candidates are scored at the same time. */
-const PROBLEMS_IN_FLIGHT = 4;
-
-/** Scores samples into `out`; see the file comment. */
-export async function runScoring(o: ScoringRunOptions): Promise<ScoringRunResult> {
-  const t0 = performance.now();
-  const topK = o.topK ?? 0;
-  const words = o.labels ?? EVALUATOR_LABELS;
-  const eq = o.equivalence ?? equivEquivalence({ clusterKey, equivalent });
-  const byProblem = new Map<string, LocatedSample[]>();
-  for (const s of o.samples) {
-    if (!o.problems.has(s.sample.problem_id)) throw inputError(s.file, s.line, `field problem_id: "${s.sample.problem_id}" is not in the problems file`);
-    let list = byProblem.get(s.sample.problem_id);
-    if (!list) byProblem.set(s.sample.problem_id, (list = []));
-    list.push(s);
-  }
-  // Resume at problem granularity: a problem's lines are appended together once all are scored.
-  const done = new Set<string>();
-  if (existsSync(o.out)) {
-    repairJsonlTail(o.out);
-    for (const s of readJsonl(o.out, SampleSchema)) done.add(s.problem_id);
-  }
-  const todo = [...byProblem.keys()].filter((id) => !done.has(id));
-  const progress = createProgress({ label: "score", total: todo.length, silent: o.quiet === true });
-  const result: ScoringRunResult = { problems: 0, skippedProblems: byProblem.size - todo.length, calls: 0, candidates: 0, tooLong: 0, seconds: 0 };
-  const positive = evaluatorLabelText(true, words);
-  const negative = evaluatorLabelText(false, words);
-  const scoreProblem = async (id: string): Promise<{ samples: Sample[]; scores: Array<number | undefined> }> => {
-    const problem = o.problems.get(id)!;
-    const samples = byProblem.get(id)!.map((l) => l.sample);
-    const chosen = topK > 0 ? topKMembers(samples, topK, eq) : new Set(samples.map((_, i) => i));
-    const scores = await Promise.all(
-      samples.map(async (s, i) => {
-        if (!chosen.has(i)) return undefined;
-        if (o.likelihood) {
-          const prompt = generatorPrompt(problem.problem, o.likelihood.promptTemplate === undefined ? {} : { template: o.likelihood.promptTemplate });
-          if (o.fits && !o.fits(prompt + s.text)) {
-            result.tooLong++;
-            return undefined;
-          }
-          result.calls++;
-          const r = await o.scorer.continuationLogprobs(prompt, s.text);
-          return Math.exp(o.likelihood.per === "token" ? r.total / Math.max(1, r.logprobs.length) : r.total);
-        }
-        const prompt = evaluatorPrompt(problem.problem, s.text, o.template === undefined ? {} : { template: o.template });
-        if (o.fits && !o.fits(prompt)) {
-          result.tooLong++;
-          return undefined;
-        }
-        result.calls++;
-        return (await evaluatorScore(o.scorer, prompt, { positive, negative })).score;
-      }),
-    );
-    return { samples, scores };
-  };
-  // A few problems in flight at once, so the scorer's sequences stay busy across the end of one
-  // problem and the start of the next; lines are still appended problem by problem, in order.
-  const inFlight: Array<Promise<{ samples: Sample[]; scores: Array<number | undefined> }>> = [];
-  let next = 0;
-  const startNext = (): void => {
-    const p = scoreProblem(todo[next++]);
-    // Awaited in order below; a failure is rethrown there (this only keeps it from being unhandled meanwhile).
-    p.catch(() => undefined);
-    inFlight.push(p);
-  };
-  try {
-    while (next < todo.length && inFlight.length < PROBLEMS_IN_FLIGHT) startNext();
-    while (inFlight.length > 0) {
-      const { samples, scores } = await inFlight.shift()!;
-      result.candidates += samples.length;
-      appendJsonl(
-        o.out,
-        samples.map((s, i) => {
-          const { score: _old, ...rest } = s;
-          return scores[i] === undefined ? rest : { ...rest, score: scores[i] };
-        }),
-      );
-      result.problems++;
-      progress.update(result.problems, { calls: result.calls });
-      if (next < todo.length) startNext();
-    }
-  } finally {
-    progress.stop();
-  }
-  result.seconds = (performance.now() - t0) / 1000;
-  return result;
-}
 
 interface ScoreCliOptions {
   model: string;
@@ -178,7 +30,6 @@ interface ScoreCliOptions {
   template?: string;
   quiet?: boolean;
 }
-
 
 /** Adds the `score` command. */
 export function register(program: Command): void {
@@ -223,7 +74,7 @@ export function register(program: Command): void {
       };
       const labels = parseLabelWords(opts.labels ?? recordedString(EVALUATOR_LABELS_KEY) ?? `${EVALUATOR_LABELS.positive},${EVALUATOR_LABELS.negative}`);
       const template = opts.template !== undefined ? evaluatorTemplateOption(opts.template) : (recordedString(EVALUATOR_TEMPLATE_KEY) ?? EVALUATOR_TEMPLATE);
-      const problems = readProblems(opts.problems);
+      const problems = readProblemsById(opts.problems);
       const samples = readSamples(opts.samples);
       const { LocalModel } = await import("../sample/local.js");
       const model = await LocalModel.open(opts.model, {

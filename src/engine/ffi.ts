@@ -15,6 +15,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import koffi, { type LibraryHandle } from "koffi";
 import { ErrorCode, MathtuneError } from "../errors.js";
+import { GgmlType } from "../model/gguf-types.js";
 
 declare const brand: unique symbol;
 /** An opaque native pointer of C type `B`. */
@@ -30,9 +31,10 @@ export type DevPtr = Ptr<"ggml_backend_device">;
 export type RegPtr = Ptr<"ggml_backend_reg">;
 export type FnPtr = Ptr<"function">;
 
-/** ggml tensor element types used here (enum ggml_type). */
-export const GgmlType = { F32: 0, F16: 1, Q8_0: 8, I32: 26, BF16: 30 } as const;
-export type GgmlTypeId = (typeof GgmlType)[keyof typeof GgmlType];
+/** ggml tensor element types (enum ggml_type): one definition, in model/gguf-types.ts. */
+export { GgmlType };
+/** The element types the engine creates tensors of. */
+export type GgmlTypeId = GgmlType.F32 | GgmlType.F16 | GgmlType.Q8_0 | GgmlType.I32 | GgmlType.BF16;
 
 /** enum ggml_backend_dev_type. */
 export const DevType = { CPU: 0, GPU: 1, IGPU: 2, ACCEL: 3 } as const;

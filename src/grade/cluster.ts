@@ -10,9 +10,9 @@
  */
 import { Budget, BudgetExceeded, DEFAULT_DEADLINE_MS, MAX_ANSWER_CHARS } from "./budget.js";
 import { Comparer, exactEnv, expandPm, freeVars, hasDecimal, intervalsKey, isName, MAX_SET, prepare, probePoints, REL_TOL, textOf } from "./compare.js";
-import { DEFAULT_MODES, evalNode, exactQ, finiteVal, type C, type Q, type Val } from "./evaluate.js";
+import { DEFAULT_MODES, evalNode, exactQ, finiteVal, type C, type Q, type Val } from "./numeric.js";
 import { nodeKey, parseAnswer, type Node } from "./parse.js";
-import { looseKey, prepareClean, unwrapAnswer, equivalent } from "./verify.js";
+import { looseKey, prepareClean, unwrapAnswer } from "./verify.js";
 
 /** Thrown inside canon when a part has no faithful value key; the caller keys it by structure. */
 class NoValueKey extends Error {}
@@ -190,38 +190,4 @@ export function clusterKey(answer: string): string {
   } catch {
     return clean !== null ? `x:${clean}` : `x:${answer}`;
   }
-}
-
-/** Options of {@link clusterAnswers}. */
-export interface ClusterOptions {
-  /** Merge clusters whose representatives are `equivalent` though their keys differ. Defaults to true. */
-  mergeByEquivalence?: boolean;
-}
-
-/**
- * Groups answers into clusters of equivalent ones; returns the clusters as lists of indices, in
- * order of their first member. Costs N cluster keys plus one `equivalent` call per pair of distinct
- * keys (not per pair of answers).
- */
-export function clusterAnswers(answers: readonly string[], options: ClusterOptions = {}): number[][] {
-  const byKey = new Map<string, number[]>();
-  for (let i = 0; i < answers.length; i++) {
-    const k = clusterKey(answers[i]);
-    const list = byKey.get(k);
-    if (list) list.push(i);
-    else byKey.set(k, [i]);
-  }
-  const groups = [...byKey.values()];
-  if (options.mergeByEquivalence ?? true) {
-    for (let i = 0; i < groups.length; i++) {
-      for (let j = groups.length - 1; j > i; j--) {
-        if (equivalent(answers[groups[i][0]], answers[groups[j][0]])) {
-          groups[i].push(...groups[j]);
-          groups.splice(j, 1);
-        }
-      }
-    }
-  }
-  for (const g of groups) g.sort((a, b) => a - b);
-  return groups.sort((a, b) => a[0] - b[0]);
 }

@@ -5,8 +5,8 @@
  */
 import { Rng, hashString } from "../util/rng.js";
 import { Budget, Unparsable } from "./budget.js";
-import { closeVal, DEFAULT_MODES, dyadicQ, evalNode, exactQ, finiteVal, type C, type Modes, type Q, type Val } from "./evaluate.js";
-import { nodeKey, type Node } from "./parse.js";
+import { closeVal, DEFAULT_MODES, dyadicQ, evalNode, exactQ, finiteVal, type C, type Modes, type Q, type Val } from "./numeric.js";
+import { children, nodeKey, type Node } from "./parse.js";
 
 /**
  * Relative tolerance of floating-point comparisons. It only absorbs the rounding error of our own
@@ -35,89 +35,25 @@ const CONSTANT_SYMS = new Set(["e", "i"]);
 
 /** Free variable names of a node (e and i are constants). */
 export function freeVars(n: Node, out: Set<string> = new Set()): Set<string> {
-  switch (n.k) {
-    case "sym":
-      if (!CONSTANT_SYMS.has(n.name)) out.add(n.name);
-      break;
-    case "add":
-    case "sub":
-    case "mul":
-    case "div":
-    case "pow":
-      freeVars(n.a, out);
-      freeVars(n.b, out);
-      break;
-    case "neg":
-    case "pct":
-    case "deg":
-      freeVars(n.a, out);
-      break;
-    case "pm":
-      if (n.a) freeVars(n.a, out);
-      freeVars(n.b, out);
-      break;
-    case "fn":
-      for (const a of n.args) freeVars(a, out);
-      break;
-    case "matrix":
-      for (const r of n.rows) for (const x of r) freeVars(x, out);
-      break;
-    case "tuple":
-    case "list":
-    case "rel":
-    case "ratio":
-    case "union":
-      for (const x of n.items) freeVars(x, out);
-      break;
-    default:
-      break;
-  }
+  if (n.k === "sym" && !CONSTANT_SYMS.has(n.name)) out.add(n.name);
+  for (const c of children(n)) freeVars(c, out);
   return out;
 }
 
+/** Kinds whose sub-nodes are terms of one value: operators and function arguments. */
+const TERM_KINDS: ReadonlySet<Node["k"]> = new Set(["add", "sub", "mul", "div", "pow", "neg", "pct", "deg", "fn"]);
+/** Kinds {@link has} looks into: terms, both sides of a ±, and matrix entries (not lists, tuples or relations). */
+const HAS_KINDS: ReadonlySet<Node["k"]> = new Set([...TERM_KINDS, "pm", "matrix"]);
+
 function has(n: Node, kind: Node["k"]): boolean {
   if (n.k === kind) return true;
-  switch (n.k) {
-    case "add":
-    case "sub":
-    case "mul":
-    case "div":
-    case "pow":
-      return has(n.a, kind) || has(n.b, kind);
-    case "neg":
-    case "pct":
-    case "deg":
-      return has(n.a, kind);
-    case "pm":
-      return (n.a !== null && has(n.a, kind)) || has(n.b, kind);
-    case "fn":
-      return n.args.some((a) => has(a, kind));
-    case "matrix":
-      return n.rows.some((r) => r.some((x) => has(x, kind)));
-    default:
-      return false;
-  }
+  return HAS_KINDS.has(n.k) && children(n).some((c) => has(c, kind));
 }
 
 /** Whether a literal has a decimal fraction (`0.5`, `1.4142`): a value written in decimal. */
 export function hasDecimal(n: Node): boolean {
   if (n.k === "num") return /\.\d/.test(n.v);
-  switch (n.k) {
-    case "add":
-    case "sub":
-    case "mul":
-    case "div":
-    case "pow":
-      return hasDecimal(n.a) || hasDecimal(n.b);
-    case "neg":
-    case "pct":
-    case "deg":
-      return hasDecimal(n.a);
-    case "fn":
-      return n.args.some(hasDecimal);
-    default:
-      return false;
-  }
+  return TERM_KINDS.has(n.k) && children(n).some(hasDecimal);
 }
 
 /** Significant digits written in a decimal literal (`0.00120` has 3), 0 for an integer literal. */
@@ -131,23 +67,7 @@ function sigDigits(v: string): number {
  */
 function hasLongDecimal(n: Node, min = 15): boolean {
   if (n.k === "num") return sigDigits(n.v) >= min;
-  switch (n.k) {
-    case "add":
-    case "sub":
-    case "mul":
-    case "div":
-    case "pow":
-      return hasLongDecimal(n.a, min) || hasLongDecimal(n.b, min);
-    case "neg":
-    case "pct":
-    case "deg":
-      return hasLongDecimal(n.a, min);
-    case "fn":
-      for (const x of n.args) if (hasLongDecimal(x, min)) return true;
-      return false;
-    default:
-      return false;
-  }
+  return TERM_KINDS.has(n.k) && children(n).some((c) => hasLongDecimal(c, min));
 }
 
 /**

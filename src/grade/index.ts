@@ -10,5 +10,5 @@ export {
   type GradeResult,
   type VerifyOptions,
 } from "./verify.js";
-export { clusterKey, clusterAnswers, type ClusterOptions } from "./cluster.js";
+export { clusterKey } from "./cluster.js";
 export { createGraderPool, gradeSamples, type GraderPool, type GraderPoolOptions, type GradeJob } from "./pool.js";

@@ -7,4 +7,4 @@ export {
   type Evaluation,
   type MetricTable,
   type ProblemSamples,
-} from "./evaluate.js";
+} from "./compute.js";

@@ -5,7 +5,7 @@
 import { inputError, MathtuneError, ErrorCode } from "../errors.js";
 import { readJsonlRaw, parseRecord } from "../util/jsonl.js";
 import { ProblemSchema, SampleSchema, type Problem, type Sample } from "../data/records.js";
-import type { ProblemSamples } from "./evaluate.js";
+import type { ProblemSamples } from "./compute.js";
 
 /** A sample with the line it came from. */
 export interface LocatedSample {
@@ -20,7 +20,7 @@ export function readSamples(file: string): LocatedSample[] {
 }
 
 /** Reads a problems file into a map by id (ids must be unique). */
-export function readProblems(file: string): Map<string, Problem> {
+export function readProblemsById(file: string): Map<string, Problem> {
   const out = new Map<string, Problem>();
   for (const { line, value } of readJsonlRaw(file)) {
     const p = parseRecord(ProblemSchema, value, file, line);

@@ -12,14 +12,13 @@
 import { join } from "node:path";
 import { writeFileAtomic } from "../util/fs.js";
 import { VERSION } from "../version.js";
-import type { MetricTable } from "../metrics/evaluate.js";
+import type { MetricTable } from "../metrics/compute.js";
 import type { ResultsFile } from "../report/results.js";
 import { buildTables, displayName, type Table } from "../report/tables.js";
 import { markdownTable } from "../report/markdown.js";
 import { renderPlots } from "../report/html.js";
 import { esc, lineChart, PALETTE, type Series } from "../report/svg.js";
 import type { Recipe } from "./schema.js";
-import type { UnavailableStage } from "./stages.js";
 
 /** One generator arm's evaluation. */
 export interface ArmResult {
@@ -74,7 +73,7 @@ export interface MtsfArms {
   control: ArmResult;
 }
 
-export function paperTables(recipe: Recipe, arms: ArmResult[], unavailable: readonly UnavailableStage[], mtsfArms?: MtsfArms): { tables: Table[]; paired: RecipeResults["paired"] } {
+export function paperTables(recipe: Recipe, arms: ArmResult[], mtsfArms?: MtsfArms): { tables: Table[]; paired: RecipeResults["paired"] } {
   const main = arms[arms.length - 1];
   const N = nOf(main);
   const paired: RecipeResults["paired"] = {};
@@ -137,7 +136,6 @@ export function paperTables(recipe: Recipe, arms: ArmResult[], unavailable: read
       ],
     });
   }
-  const mtsf = unavailable.find((u) => u.id === "mtsf");
   if (mtsfArms) {
     const row = (label: string, a: ArmResult): string[] => {
       const x = a.results.results;
@@ -166,7 +164,7 @@ export function paperTables(recipe: Recipe, arms: ArmResult[], unavailable: read
   } else {
     tables.push({
       title: "(3) MTSF vs SSFT vs the control — not in this run",
-      note: mtsf ? `Needs ${mtsf.missing}.` : "mtsf.enabled is false. Shown: the SSFT generator the comparison starts from.",
+      note: "mtsf.enabled is false. Shown: the SSFT generator the comparison starts from.",
       header: ["Model", "Pass@1", `Maj1@${N}`],
       rows: [[`SSFT (${main.name})`, pc(t["pass@1"], t["pass@1_stderr"]), pc(t[`maj1@${N}`], t[`maj1@${N}_stderr`])], ["MTSF", "–", "–"], ["SSFT + same extra steps (control)", "–", "–"]],
     });
@@ -215,9 +213,9 @@ th { background: #f4f4f4; } td.num, th.num { text-align: right; font-variant-num
 `;
 
 /** Writes results.json, report.md and report.html of a recipe run into `runDir`. */
-export function writeRecipeReport(runDir: string, recipe: Recipe, arms: ArmResult[], unavailable: readonly UnavailableStage[], mtsfArms?: MtsfArms): RecipeResults {
+export function writeRecipeReport(runDir: string, recipe: Recipe, arms: ArmResult[], mtsfArms?: MtsfArms): RecipeResults {
   const main = arms[arms.length - 1];
-  const { tables, paired } = paperTables(recipe, arms, unavailable, mtsfArms);
+  const { tables, paired } = paperTables(recipe, arms, mtsfArms);
   const all = mtsfArms ? [...arms, mtsfArms.mtsf, mtsfArms.control] : arms;
   const results: RecipeResults = {
     ...main.results,
@@ -227,7 +225,8 @@ export function writeRecipeReport(runDir: string, recipe: Recipe, arms: ArmResul
     main: main.name,
     arms: Object.fromEntries(all.map((a) => [a.name, { results: a.results.results, meta: a.results.meta }])),
     paired,
-    not_available: unavailable.map((u) => ({ stage: u.id, missing: u.missing })),
+    // Every stage has its component in this build; the field stays so results.json keeps its shape.
+    not_available: [],
   };
   writeFileAtomic(join(runDir, "results.json"), JSON.stringify(results, null, 2) + "\n");
 
@@ -275,6 +274,6 @@ ${perArm.map(htmlTable).join("\n")}
 }
 
 /** The paper's tables of a finished run as terminal text. */
-export function formatPaperTables(recipe: Recipe, arms: ArmResult[], unavailable: readonly UnavailableStage[], mtsfArms?: MtsfArms): string {
-  return paperTables(recipe, arms, unavailable, mtsfArms).tables.map(textTable).join("\n");
+export function formatPaperTables(recipe: Recipe, arms: ArmResult[], mtsfArms?: MtsfArms): string {
+  return paperTables(recipe, arms, mtsfArms).tables.map(textTable).join("\n");
 }

@@ -1,7 +1,7 @@
 /**
  * Runs a resolved recipe in a run folder: writes config.json (the resolved settings, seeds,
  * package versions, model hashes), prints the `Parameter | Value` table, runs the stages with the
- * cache of stage.ts, and prints the paper's tables at the end.
+ * cache of framework.ts, and prints the paper's tables at the end.
  */
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -11,8 +11,8 @@ import { VERSION } from "../version.js";
 import type { ResultsFile } from "../report/results.js";
 import { sha256File } from "./hash.js";
 import { seedOf, type Recipe } from "./schema.js";
-import { runStages, readMarker, type StageOutcome, type RunStagesOptions } from "./stage.js";
-import { paths, planStages, unavailableFor } from "./stages.js";
+import { runStages, readMarker, type StageOutcome, type RunStagesOptions } from "./framework.js";
+import { paths, planStages } from "./stages/index.js";
 import { formatPaperTables, type ArmResult } from "./report.js";
 
 /** Options of {@link runRecipe}. */
@@ -105,7 +105,7 @@ export async function runRecipe(recipe: Recipe, options: RunRecipeOptions): Prom
   const say = options.say ?? ((l: string) => process.stderr.write(l + "\n"));
   const runDir = resolve(options.out);
   const t0 = performance.now();
-  // Plan first: a recipe asking for a stage this build lacks fails before anything is written.
+  // Plan first: a recipe that cannot be planned fails before anything is written.
   const stages = planStages(recipe);
   mkdirSync(runDir, { recursive: true });
   const baseHash = recipe.model.base === null ? null : sha256File(recipe.model.base);
@@ -117,7 +117,6 @@ export async function runRecipe(recipe: Recipe, options: RunRecipeOptions): Prom
   say(parameterTable([["run folder", runDir], ...rows, ["stages", stages.map((s) => s.id).join(", ")]]));
   if (!recipe.evaluator.enabled) say("not in this run: evaluator training and re-ranking (evaluator.enabled is false)");
   if (!recipe.mtsf.enabled) say("not in this run: MTSF and its control (mtsf.enabled is false)");
-  for (const u of unavailableFor(recipe, true)) say(`not available in this build: ${u.id} (${u.missing})`);
 
   const outcomes = await runStages(runDir, stages, { say, ...(options.stages ?? {}) });
 
@@ -136,6 +135,6 @@ export async function runRecipe(recipe: Recipe, options: RunRecipeOptions): Prom
   writeConfig(runDir, recipe, { inputs, models });
 
   const mtsf = recipe.mtsf.enabled ? { mtsf: readArm(runDir, "mtsf", null), control: readArm(runDir, "control", null) } : undefined;
-  const tables = formatPaperTables(recipe, readArms(runDir, recipe), unavailableFor(recipe, true), mtsf);
+  const tables = formatPaperTables(recipe, readArms(runDir, recipe), mtsf);
   return { runDir, outcomes, tables, seconds: (performance.now() - t0) / 1000 };
 }

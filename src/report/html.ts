@@ -3,7 +3,7 @@
  * with the report's tables and three plots: accuracy against k per strategy, accuracy by level,
  * and accuracy against evaluator calls.
  */
-import type { ResultsFile } from "./results.js";
+import type { ResultsFile } from "./results-file.js";
 import { buildTables, displayName, topK, type Table } from "./tables.js";
 import { esc, lineChart, PALETTE, type Series } from "./svg.js";
 

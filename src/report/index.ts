@@ -4,5 +4,3 @@ export { renderMarkdown } from "./markdown.js";
 export { renderHtml, renderPlots } from "./html.js";
 export { buildTables, displayName, type Table } from "./tables.js";
 export { lineChart, niceTicks, type Series, type ChartOptions } from "./svg.js";
-export { decodePng, inkStats, type PngImage } from "./png.js";
-export { dumpDom, findChromium, screenshot } from "./chromium.js";

@@ -1,5 +1,5 @@
 /** `report.md`: the paper's tables in Markdown. */
-import type { ResultsFile } from "./results.js";
+import type { ResultsFile } from "./results-file.js";
 import { buildTables, type Table } from "./tables.js";
 
 /** Escapes a Markdown table cell. */

@@ -5,18 +5,12 @@
 import { join } from "node:path";
 import { writeFileAtomic } from "../util/fs.js";
 import { VERSION } from "../version.js";
-import type { Evaluation, MetricTable } from "../metrics/evaluate.js";
+import type { Evaluation, MetricTable } from "../metrics/compute.js";
 import { renderMarkdown } from "./markdown.js";
 import { renderHtml } from "./html.js";
+import type { ResultsFile } from "./results-file.js";
 
-/** The content of results.json. */
-export interface ResultsFile {
-  results: MetricTable;
-  config: Record<string, unknown>;
-  versions: Record<string, string>;
-  breakdowns: Evaluation["breakdowns"];
-  meta: Evaluation["meta"];
-}
+export type { ResultsFile };
 
 /** Rounds every value to 6 decimals (stable diffs, no float noise like 0.9300000000000002). */
 function rounded(t: MetricTable): MetricTable {

@@ -2,8 +2,8 @@
  * The report's tables, built once from results.json and rendered by both the Markdown and the
  * HTML report, so the two never disagree.
  */
-import type { MetricTable } from "../metrics/evaluate.js";
-import type { ResultsFile } from "./results.js";
+import type { MetricTable } from "../metrics/compute.js";
+import type { ResultsFile } from "./results-file.js";
 
 /** A table of already formatted cells. */
 export interface Table {

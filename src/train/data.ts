@@ -10,7 +10,22 @@
 import type { SftExample } from "../data/records.js";
 import type { Tokenizer } from "../model/tokenizer.js";
 import { Rng } from "../util/rng.js";
-import type { Batch } from "./session.js";
+
+/** One batch, already tokenized and laid out for the graph (see BatchInputs in model/llama.ts). */
+export interface Batch {
+  /** I32 [T·B] token ids. */
+  tokens: Int32Array;
+  /** I32 [T·B] flat log-prob index (position·vocab + next token) of each position. */
+  targetIndex: Int32Array;
+  /** F32 [T·B]: 1/n on the n supervised positions, 0 elsewhere. */
+  weight: Float32Array;
+  /** Number of supervised positions (n). */
+  supervised: number;
+  /** I32 [T·B] position of each token within its example. Defaults to 0..T-1 in every row. */
+  positions?: Int32Array;
+  /** F32 [T, T, 1, B] attention mask (see BatchInputs.mask). Defaults to causal within each row. */
+  mask?: Float32Array;
+}
 
 /** One example as token ids: BOS (when the tokenizer adds one) + prompt (not supervised), completion + EOS (supervised). */
 export interface EncodedExample {

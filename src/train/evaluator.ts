@@ -23,7 +23,7 @@ import type { MatmulPrecision } from "../engine/autograd.js";
 import { Backend } from "../engine/backend.js";
 import { autoThreadGovernor } from "../engine/threads.js";
 import { ErrorCode, MathtuneError } from "../errors.js";
-import { readProblems, readSamples } from "../metrics/samples.js";
+import { readProblemsById, readSamples } from "../metrics/samples.js";
 import { saveModelGguf } from "../model/checkpoint.js";
 import { saveLoraGguf } from "../model/lora.js";
 import type { LlamaConfig } from "../model/config.js";
@@ -353,7 +353,7 @@ export async function runEvaluatorTraining(options: EvaluatorTrainOptions): Prom
     if (!Number.isInteger(v) || v < 1) throw new MathtuneError(ErrorCode.usage, `${k} must be a positive integer (got ${v})`);
   }
 
-  const problems = readProblems(o.problems);
+  const problems = readProblemsById(o.problems);
   const samples = readSamples(o.samples).map((s) => s.sample);
   const latest = latestCheckpoint(o.out);
   if (latest && !options.resume) {

@@ -24,23 +24,9 @@ import { tensorShapes, type StoredTensor, type StoredWeights, type Weights } fro
 import type { LlamaConfig } from "../model/config.js";
 import { attachLora, llamaLogits, llamaTensors, maskedNll, type BatchInputs, type LossInputs } from "../model/llama.js";
 import { loraShapes, type LoraSpec } from "../model/lora.js";
-import { attentionInputs } from "./data.js";
+import { attentionInputs, type Batch } from "./data.js";
 
-/** One batch, already tokenized and laid out for the graph (see {@link BatchInputs}). */
-export interface Batch {
-  /** I32 [T·B] token ids. */
-  tokens: Int32Array;
-  /** I32 [T·B] flat log-prob index (position·vocab + next token) of each position. */
-  targetIndex: Int32Array;
-  /** F32 [T·B]: 1/n on the n supervised positions, 0 elsewhere. */
-  weight: Float32Array;
-  /** Number of supervised positions (n). */
-  supervised: number;
-  /** I32 [T·B] position of each token within its example. Defaults to 0..T-1 in every row. */
-  positions?: Int32Array;
-  /** F32 [T, T, 1, B] attention mask (see BatchInputs.mask). Defaults to causal within each row. */
-  mask?: Float32Array;
-}
+export type { Batch };
 
 /**
  * A training loss other than the built-in masked next-token NLL (e.g. the evaluator's pairwise

@@ -21,7 +21,7 @@ import { evaluatorScore } from "../../src/sample/scoring.js";
 import { TrainSession } from "../../src/train/session.js";
 import { encodeEvaluatorInput, labelTokens, packEvaluatorBatch } from "../../src/train/evaluator-data.js";
 import { logScoresFromLogits, runEvaluatorTraining } from "../../src/train/evaluator.js";
-import { runScoring } from "../../src/cli/score.js";
+import { runScoring } from "../../src/sample/score-run.js";
 import { exactEquivalence } from "../../src/select/cluster.js";
 import type { LocatedSample } from "../../src/metrics/samples.js";
 

@@ -1,6 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { clusterAnswers, clusterKey, equivalent } from "../../src/grade/index.js";
+import { clusterKey, equivalent } from "../../src/grade/index.js";
+import { graderEquivalence } from "../../src/grade/equivalence.js";
+import { clusterCandidates } from "../../src/select/cluster.js";
 
 test("clusterKey: equivalent answers share a key", () => {
   const groups: string[][] = [
@@ -27,12 +29,12 @@ test("clusterKey never throws", () => {
   }
 });
 
-test("clusterAnswers groups by key, then merges keys that are equivalent", () => {
+test("clustering with the grader's equivalence groups by key, then merges keys that are equivalent", () => {
   const answers = ["0.5", "1/2", "3", "y = 2x + 3", "2x - y + 3 = 0", "\\frac{2}{4}", "three"];
-  const clusters = clusterAnswers(answers);
+  const clusters = clusterCandidates(answers, graderEquivalence()).clusters;
   assert.deepEqual(clusters, [[0, 1, 5], [2, 6], [3, 4]]);
   for (const c of clusters) for (const i of c) assert.ok(equivalent(answers[c[0]], answers[i]));
-  assert.deepEqual(clusterAnswers(answers, { mergeByEquivalence: false }).length, 4);
+  assert.deepEqual(clusterCandidates(answers, { name: "key", key: clusterKey }).clusters.length, 4);
 });
 
 test("clusterKey: rearranged equations share a key; different equations do not; assignments keep their name", () => {
@@ -40,7 +42,7 @@ test("clusterKey: rearranged equations share a key; different equations do not; 
   assert.equal(clusterKey("2x - y + 3 = 0"), clusterKey("-4x + 2y - 6 = 0"));
   assert.notEqual(clusterKey("5x - 7y + 11z + 4 = 0"), clusterKey("0"));
   assert.notEqual(clusterKey("x + y = 0"), clusterKey("x - y = 0"));
-  // "x = 5" and "y = 5" are not equivalent, so they cannot share a key; clusterAnswers still joins
+  // "x = 5" and "y = 5" are not equivalent, so they cannot share a key; clustering still joins
   // "x = 5" with "5" (which equivalent accepts) by its pairwise check.
   assert.equal(clusterKey("x = 5"), clusterKey("x = 2 + 3"));
   assert.notEqual(clusterKey("x = 5"), clusterKey("y = 5"));

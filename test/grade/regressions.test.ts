@@ -3,7 +3,9 @@
 // the review's strings only.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { clusterAnswers, clusterKey, equivalent, extractAnswer, gradeSolution, verify } from "../../src/grade/index.js";
+import { clusterKey, equivalent, extractAnswer, gradeSolution, verify } from "../../src/grade/index.js";
+import { graderEquivalence } from "../../src/grade/equivalence.js";
+import { clusterCandidates } from "../../src/select/cluster.js";
 
 type Row = [gold: string, pred: string, expected: boolean];
 
@@ -241,5 +243,5 @@ test("cluster keys: never shared by answers that equivalent separates", () => {
   assert.ok(equivalent("\\arcsin 2", "\\arcsin{2}"));
   assert.equal(clusterKey("(1,2]\\cup[2,4)"), clusterKey("(1,4)\\cup\\{3\\}"));
   // Clustering still groups x = 5 with 5 (equivalent), through the pairwise check.
-  assert.deepEqual(clusterAnswers(["x=5", "5", "6"]), [[0, 1], [2]]);
+  assert.deepEqual(clusterCandidates(["x=5", "5", "6"], graderEquivalence()).clusters, [[0, 1], [2]]);
 });

@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { convertQwen } from "../../src/data/qwen.js";
 import { groupSamples } from "../../src/metrics/samples.js";
-import { evaluate } from "../../src/metrics/evaluate.js";
+import { evaluate } from "../../src/metrics/compute.js";
 import { exactEquivalence } from "../../src/select/cluster.js";
 import type { Strategy } from "../../src/select/strategies.js";
 
@@ -59,7 +59,7 @@ test("Qwen file re-graded by our grader with equivalence clustering reproduces t
   // 0.980) come from a grader that also accepts "4:30 p.m." (8 samples of one problem) and
   // "10000" for "10{,}000" (1 sample): 737/800 = 0.92125 is the mean sample accuracy, not the
   // first sample. Our grader makes the same 9 calls, so re-grading reproduces them.
-  const { graderEquivalence, graderRegrader } = await import("../../src/cli/eval.js");
+  const { graderEquivalence, graderRegrader } = await import("../../src/grade/equivalence.js");
   const imported = convertQwen(QWEN);
   const located = imported.samples.map((sample, i) => ({ sample, file: QWEN, line: i + 1 }));
   const problems = new Map(imported.problems.map((p) => [p.id, p]));

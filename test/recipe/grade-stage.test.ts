@@ -9,8 +9,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Worker } from "node:worker_threads";
 import { MathtuneError } from "../../src/errors.js";
-import { readMarker, runStages } from "../../src/recipe/stage.js";
-import { paths, planStages } from "../../src/recipe/stages.js";
+import { readMarker, runStages } from "../../src/recipe/framework.js";
+import { paths, planStages } from "../../src/recipe/stages/index.js";
 import { loadRecipe } from "../../src/recipe/schema.js";
 
 const recipe = loadRecipe(fileURLToPath(new URL("../../recipes/mini.json", import.meta.url)));

@@ -4,12 +4,11 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { evaluate, type ProblemSamples } from "../../src/metrics/evaluate.js";
+import { evaluate, type ProblemSamples } from "../../src/metrics/compute.js";
 import { buildResults } from "../../src/report/results.js";
 import type { Strategy } from "../../src/select/strategies.js";
 import { pairedDifference, paperTables, writeRecipeReport, type ArmResult } from "../../src/recipe/report.js";
 import { resolveRecipeObject } from "../../src/recipe/schema.js";
-import { UNAVAILABLE } from "../../src/recipe/stages.js";
 
 const strategies: Strategy[] = [{ kind: "maj1" }, { kind: "rr.all" }, { kind: "rr.top", k: 2 }, { kind: "wrr" }, { kind: "wrr.top", k: 2 }, { kind: "maj1.top", n: 2 }];
 
@@ -46,7 +45,7 @@ test("tables: SSFT by style with paired rows; re-ranking with calls when scored,
   const recipe = resolveRecipeObject({ generators: [{ name: "terse", style: "terse" }, { name: "detailed", style: "detailed" }], eval: { topK: 2, topN: 2 } }, "r.json", "/");
   const terse = arm("terse", (i) => (i < 4 ? 1 : 0), false);
   const detailed = arm("detailed", (i) => (i < 6 ? 3 : 1), true);
-  const { tables, paired } = paperTables(recipe, [terse, detailed], UNAVAILABLE);
+  const { tables, paired } = paperTables(recipe, [terse, detailed]);
   assert.equal(tables.length, 3);
   assert.deepEqual(tables[0].rows.map((r) => r[0]), ["terse", "detailed", "detailed − terse (paired)"]);
   assert.ok(paired["detailed-terse/maj1@4"]);
@@ -61,25 +60,25 @@ test("tables: SSFT by style with paired rows; re-ranking with calls when scored,
   assert.deepEqual(tables[2].rows.slice(1).map((r) => r.slice(1)), [["–", "–"], ["–", "–"]]);
 
   // With MTSF: its row, the control's, and paired differences against both.
-  const withMtsf = paperTables(recipe, [terse, detailed], UNAVAILABLE, { mtsf: arm("mtsf", () => 4, false), control: arm("control", (i) => (i < 6 ? 3 : 1), false) });
+  const withMtsf = paperTables(recipe, [terse, detailed], { mtsf: arm("mtsf", () => 4, false), control: arm("control", (i) => (i < 6 ? 3 : 1), false) });
   const t3 = withMtsf.tables[2];
   assert.doesNotMatch(t3.title, /not/);
   assert.deepEqual(t3.rows.map((r) => r[0].split(" (")[0]), ["SSFT", "MTSF", "control", "MTSF − SSFT", "MTSF − control"]);
   assert.equal(t3.rows[1][1], "100.0 ± 0.0");
   assert.equal(withMtsf.paired["mtsf-control/pass@1"].diff, 0.25);
 
-  const unscored = paperTables(recipe, [terse, arm("detailed", () => 2, false)], UNAVAILABLE).tables[1];
+  const unscored = paperTables(recipe, [terse, arm("detailed", () => 2, false)]).tables[1];
   assert.match(unscored.title, /not available/);
   assert.match(unscored.note ?? "", /evaluator\.enabled is false/);
 
   const dir = mkdtempSync(join(tmpdir(), "mathtune-recipe-report-"));
-  const written = writeRecipeReport(dir, recipe, [terse, detailed], UNAVAILABLE);
+  const written = writeRecipeReport(dir, recipe, [terse, detailed]);
   const onDisk = JSON.parse(readFileSync(join(dir, "results.json"), "utf8")) as typeof written;
   assert.deepEqual(onDisk.paired, JSON.parse(JSON.stringify(written.paired)));
   assert.equal(onDisk.main, "detailed");
   assert.deepEqual(Object.keys(onDisk.arms), ["terse", "detailed"]);
   assert.equal(onDisk.results["rr.all@4"], 1);
-  assert.deepEqual(onDisk.not_available.map((u) => u.stage), UNAVAILABLE.map((u) => u.id));
+  assert.deepEqual(onDisk.not_available, []);
   const md = readFileSync(join(dir, "report.md"), "utf8");
   assert.match(md, /\| RR\.Top2 \|/);
   const html = readFileSync(join(dir, "report.html"), "utf8");

@@ -1,7 +1,7 @@
 // A small deterministic evaluation for report tests and the HTML check script: 60 problems of
 // five levels and three subjects, 16 samples each, evaluator scores that favour correct answers.
 import { Rng } from "../../src/util/rng.js";
-import { evaluate, type ProblemSamples } from "../../src/metrics/evaluate.js";
+import { evaluate, type ProblemSamples } from "../../src/metrics/compute.js";
 import type { Strategy } from "../../src/select/strategies.js";
 import { buildResults, type ResultsFile } from "../../src/report/results.js";
 

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { defaultKs, evaluate, type ProblemSamples } from "../../src/metrics/evaluate.js";
+import { defaultKs, evaluate, type ProblemSamples } from "../../src/metrics/compute.js";
 import { groupSamples, type LocatedSample } from "../../src/metrics/samples.js";
 import type { Sample } from "../../src/data/records.js";
 
@@ -170,7 +170,7 @@ test("groupSamples re-grades with the given grader and gold answers", () => {
 });
 
 test("groupSamples re-grades with the project's grader as mathtune grade does", async () => {
-  const { graderRegrader } = await import("../../src/cli/eval.js");
+  const { graderRegrader } = await import("../../src/grade/equivalence.js");
   const { gradeSolution } = await import("../../src/grade/index.js");
   // Golds that call for another reading of the solution: a list gold against a list of boxes, a
   // text gold with inline math against the last line.

@@ -1,0 +1,73 @@
+// The eval stages: every metric of an arm's graded (and scored) samples.
+import { writeFileAtomic } from "../../util/fs.js";
+import { exactEquivalence } from "../../select/cluster.js";
+import { graderEquivalence } from "../../grade/equivalence.js";
+import { needsScores, type Strategy } from "../../select/strategies.js";
+import { evaluate } from "../../metrics/compute.js";
+import { groupSamples, readSamples } from "../../metrics/samples.js";
+import { buildResults, writeReport } from "../../report/results.js";
+import type { Recipe } from "../schema.js";
+import { seedOf } from "../schema.js";
+import type { Stage } from "../framework.js";
+import { paths, readProblemList, type Arm } from "./shared.js";
+
+function evalSettings(r: Recipe): Record<string, unknown> {
+  return { ...r.eval, seed: seedOf(r, "eval") };
+}
+
+/** Re-ranking strategies that read scores, reported for the likelihood baseline too. */
+function rerankStrategies(r: Recipe): Strategy[] {
+  const K = r.eval.topK;
+  return [{ kind: "rr.all" }, { kind: "rr.top", k: K }, { kind: "wrr" }, { kind: "wrr.top", k: K }];
+}
+
+export function evalStage(r: Recipe, gen: Arm, scored: boolean, baseline = false): Stage {
+  const samplesRel = scored ? paths.scored(gen.name) : paths.graded(gen.name);
+  return {
+    id: `eval/${gen.name}`,
+    title: `metrics of ${gen.name}: Pass@1, Pass@k, Maj1@k, MajK@k${scored ? ", re-ranking" : ""}`,
+    version: 1,
+    config: evalSettings(r),
+    inputs: [paths.test, samplesRel, ...(baseline ? [paths.likelihood(gen.name)] : [])],
+    outputs: [paths.evalResults(gen.name), `${paths.evalDir(gen.name)}/report.md`, `${paths.evalDir(gen.name)}/report.html`, paths.perProblem(gen.name)],
+    async run(ctx) {
+      const file = ctx.path(samplesRel);
+      const problems = new Map(readProblemList(ctx.path(paths.test)).map((p) => [p.id, p]));
+      const located = readSamples(file);
+      const grouped = groupSamples(located, { problems });
+      // Samples the evaluator did not score (outside the top-K clusters, or too long) rank below scored ones.
+      const K = r.eval.topK;
+      const all: Strategy[] = [{ kind: "maj1" }, ...rerankStrategies(r), { kind: "maj1.top", n: r.eval.topN }];
+      const strategies = grouped.scored > 0 ? all : all.filter((s) => !needsScores(s));
+      const settings = {
+        ...(r.eval.ks !== null ? { ks: r.eval.ks } : {}),
+        majK: K,
+        subsets: r.eval.subsets,
+        bootstrap: r.eval.bootstrap,
+        seed: seedOf(r, "eval"),
+        equivalence: r.eval.cluster === "exact" ? exactEquivalence : graderEquivalence(),
+      };
+      const ev = evaluate(grouped.problems, { ...settings, strategies });
+      if (baseline) {
+        // The same strategies with the generator's likelihood as the score, under `likelihood.*`
+        // (its within-problem AUC as `likelihood.auc`).
+        const lgrouped = groupSamples(readSamples(ctx.path(paths.likelihood(gen.name))), { problems });
+        if (lgrouped.scored > 0) {
+          const lev = evaluate(lgrouped.problems, { ...settings, strategies: rerankStrategies(r) });
+          for (const [k, v] of Object.entries(lev.results)) {
+            if (/^(rr|wrr)\./.test(k)) ev.results[`likelihood.${k}`] = v;
+            else if (k.startsWith("evaluator.auc")) ev.results[`likelihood.${k.slice("evaluator.".length)}`] = v;
+          }
+        }
+      }
+      const results = buildResults(ev, { samples: samplesRel, problems: paths.test, generator: gen.name, cluster: r.eval.cluster, correct_from_file: true, ...evalSettings(r) });
+      writeReport(ctx.path(paths.evalDir(gen.name)), results);
+      writeFileAtomic(ctx.path(paths.perProblem(gen.name)), JSON.stringify(ev.perProblem) + "\n");
+      const N = ev.meta.ks[ev.meta.ks.length - 1];
+      const head: Record<string, number> = {};
+      for (const k of ["pass@1", `maj1@${N}`, `pass@${N}`]) if (ev.results[k] !== undefined) head[k] = ev.results[k];
+      ctx.say(`  ${Object.entries(head).map(([k, v]) => `${k} ${(100 * v).toFixed(1)}%`).join(", ")}`);
+      return head;
+    },
+  };
+}

@@ -1,0 +1,154 @@
+// The evaluator stages: its training samples (sample, grade) and its training (evaluator/train).
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ErrorCode, MathtuneError } from "../../errors.js";
+import { writeJsonlAtomic } from "../../util/jsonl.js";
+import { createProgress } from "../../util/progress.js";
+import { generatorPrompt } from "../../data/prompts.js";
+import type { Recipe } from "../schema.js";
+import { seedOf } from "../schema.js";
+import type { Stage } from "../framework.js";
+import { gradeFile } from "./grade.js";
+import { samplingConfig, openSampler } from "./sample.js";
+import { evaluatorTemplate } from "./score.js";
+import { paths, modelOf, limit, readProblemList } from "./shared.js";
+
+/** Samples N solutions per training problem from the main generator: the evaluator's data. */
+export function evaluatorSampleStage(r: Recipe, main: Recipe["generators"][number]): Stage {
+  const m = modelOf(r, main);
+  const e = r.evaluator;
+  const s = r.sampling;
+  return {
+    id: "evaluator/sample",
+    title: `sample ${e.n} solutions per training problem from ${main.name} (the evaluator's data)`,
+    version: 1,
+    config: { ...samplingConfig(r), n: e.n, greedy: false, problems: e.problems },
+    inputs: [paths.train, ...(m.rel ? [m.rel] : [])],
+    externalInputs: m.abs ? [m.abs] : [],
+    outputs: [paths.evalProblems, paths.evalSamples],
+    async run(ctx) {
+      const { runSampling } = await import("../../sample/run.js");
+      const problems = limit(readProblemList(ctx.path(paths.train)), e.problems);
+      // Idempotent: the same subset every time, so a resumed run writes the same file.
+      writeJsonlAtomic(ctx.path(paths.evalProblems), problems);
+      const sampler = await openSampler(r, m.rel ? ctx.path(m.rel) : m.abs);
+      let res;
+      try {
+        res = await runSampling({
+          problems,
+          sampler,
+          out: ctx.path(paths.evalSamples),
+          prompt: (p) => generatorPrompt(p.problem, r.promptTemplate === null ? {} : { template: r.promptTemplate }),
+          n: e.n,
+          temperature: s.temperature,
+          topP: s.topP,
+          topK: s.topK,
+          maxTokens: s.maxTokens,
+          stop: s.stop,
+          // Another stream than the test samples' (the problems differ anyway; this keeps it explicit).
+          seed: seedOf(r, "sampling") + 1,
+        });
+      } finally {
+        await sampler.close();
+      }
+      return { problems: problems.length, tokens: res.tokens, tokens_per_sec: Math.round(res.tokens / Math.max(res.seconds, 1e-9)) };
+    },
+  };
+}
+
+export function evaluatorGradeStage(r: Recipe): Stage {
+  return {
+    id: "evaluator/grade",
+    title: "grade the evaluator's training samples",
+    version: 1,
+    config: { fallbackLastNumber: r.grade.fallbackLastNumber, timeoutMs: r.grade.timeoutMs },
+    inputs: [paths.evalProblems, paths.evalSamples],
+    outputs: [paths.evalGraded],
+    run: (ctx) => gradeFile(r, ctx, "evaluator/grade", paths.evalProblems, paths.evalSamples, paths.evalGraded),
+  };
+}
+
+/**
+ * Follows a trainer's own metrics.jsonl to show progress for trainers that report no events. A
+ * trainer that runs in this process without yielding to the event loop shows its progress only
+ * when it finishes (the final line still gives the steps and the last values).
+ */
+function watchSteps(file: string, label: string, total: number): () => void {
+  const progress = createProgress({ label, total });
+  const poll = (): void => {
+    if (!existsSync(file)) return;
+    const lines = readFileSync(file, "utf8").trim().split("\n");
+    for (let i = lines.length - 1; i >= 0; i--) {
+      try {
+        const rec = JSON.parse(lines[i]) as Record<string, unknown>;
+        if (typeof rec.step === "number") {
+          const fields: Record<string, string> = {};
+          for (const [k, v] of Object.entries(rec)) if (k !== "step" && typeof v === "number") fields[k] = Number.isInteger(v) ? String(v) : v.toFixed(4);
+          progress.update(rec.step, fields);
+          return;
+        }
+      } catch {
+        // A line being written: look at the one before.
+      }
+    }
+  };
+  const timer = setInterval(poll, 2000);
+  return () => {
+    clearInterval(timer);
+    poll();
+    progress.stop();
+  };
+}
+
+export function evaluatorTrainStage(r: Recipe, main: Recipe["generators"][number]): Stage {
+  const m = modelOf(r, main);
+  const { enabled: _on, n: _n, problems: _p, scoreTopK: _k, likelihoodBaseline: _l, ...settings } = r.evaluator;
+  return {
+    id: "evaluator/train",
+    title: `train the evaluator from ${main.name} (${r.evaluator.loss} loss, ${r.evaluator.steps} steps)`,
+    version: 1,
+    config: { ...settings, seed: seedOf(r, "sft") },
+    inputs: [paths.evalProblems, paths.evalGraded, ...(m.rel ? [m.rel] : [])],
+    externalInputs: m.abs ? [m.abs] : [],
+    outputs: [paths.evaluatorModel],
+    workDirs: [paths.evalTrainDir],
+    async run(ctx) {
+      const { runEvaluatorTraining } = await import("../../train/evaluator.js");
+      const { latestCheckpoint } = await import("../../train/checkpoints.js");
+      const e = r.evaluator;
+      const out = ctx.path(paths.evalTrainDir);
+      const base = m.rel ? ctx.path(m.rel) : m.abs;
+      if (base === undefined) throw new MathtuneError(ErrorCode.usage, "the evaluator needs a generator model to start from");
+      const stop = watchSteps(join(out, "metrics.jsonl"), "  evaluator/train", e.steps);
+      let res;
+      try {
+        res = await runEvaluatorTraining({
+          base,
+          template: evaluatorTemplate(r),
+          samples: ctx.path(paths.evalGraded),
+          problems: ctx.path(paths.evalProblems),
+          out,
+          loss: e.loss,
+          lambda: e.margin,
+          perProblem: e.perProblem,
+          steps: e.steps,
+          batch: e.batch,
+          valFraction: e.valFraction,
+          seed: seedOf(r, "sft"),
+          resume: ctx.resuming && latestCheckpoint(out) !== undefined,
+          ...(e.seqLen !== null ? { seqLen: e.seqLen } : {}),
+          ...(e.lr !== null ? { lr: e.lr } : {}),
+          ...(r.threads !== null ? { threads: r.threads } : {}),
+        });
+      } finally {
+        stop();
+      }
+      const f = (x: number | null): string => x?.toFixed(3) ?? "–";
+      ctx.say(
+        `  held-out AUC within problems ${f(res.valAuc)} (base model ${f(res.baseAuc)}; ${res.stats.valPairs} pairs from ${res.stats.valMixedProblems} problems), pooled ${f(res.valAucPooled)} (base ${f(res.baseAucPooled)}); ` +
+          `${res.stats.trainItems} training items from ${res.stats.trainProblems} problems`,
+      );
+      return { steps: res.step, loss: res.loss, val_auc: res.valAuc, base_auc: res.baseAuc, val_auc_pooled: res.valAucPooled, base_auc_pooled: res.baseAucPooled, ...res.stats };
+    },
+  };
+}

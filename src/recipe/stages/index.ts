@@ -1,0 +1,54 @@
+/**
+ * The recipe's stages, each a thin shell over the component that does the work: the synthetic
+ * world or a dataset adapter (data), the SSFT trainer in a child process (sft), the sampler
+ * (sample), the grader pool (grade), the evaluator trainer and scorer (evaluator/*, score), the
+ * MTSF trainer (mtsf/*), the metrics (eval) and the reports (report). Components are imported
+ * lazily, so planning a recipe loads no native library.
+ */
+import { ErrorCode, MathtuneError } from "../../errors.js";
+import type { Recipe } from "../schema.js";
+import type { Stage } from "../framework.js";
+import { dataStage } from "./data.js";
+import { evalStage } from "./eval.js";
+import { evaluatorSampleStage, evaluatorGradeStage, evaluatorTrainStage } from "./evaluator.js";
+import { gradeStage } from "./grade.js";
+import { mtsfStage, controlStage } from "./mtsf.js";
+import { reportStage } from "./report.js";
+import { sampleStage } from "./sample.js";
+import { likelihoodStage, scoreStage } from "./score.js";
+import { sftStage } from "./sft.js";
+import { paths, modelOf, type Arm } from "./shared.js";
+
+export { paths } from "./shared.js";
+export { sftOptions } from "./sft.js";
+export { canonicalOrder } from "./sample.js";
+export { mtsfReusesEvaluator } from "./mtsf.js";
+
+/** The stages of a recipe, in order. */
+export function planStages(r: Recipe): Stage[] {
+  const stages: Stage[] = [dataStage(r)];
+  for (const g of r.generators) if (g.sft) stages.push(sftStage(r, g));
+  const main = r.generators[r.generators.length - 1];
+  if (r.mtsf.enabled && !main.sft) {
+    throw new MathtuneError(ErrorCode.usage, `mtsf.enabled needs the main generator (${main.name}) to be trained here (sft: true)`);
+  }
+  const needEvalData = r.evaluator.enabled || r.mtsf.enabled;
+  for (const g of r.generators) {
+    const arm: Arm = { name: g.name, model: modelOf(r, g) };
+    stages.push(sampleStage(r, arm), gradeStage(r, arm));
+    const scored = r.evaluator.enabled && g === main;
+    if (g === main && needEvalData) stages.push(evaluatorSampleStage(r, main), evaluatorGradeStage(r));
+    if (scored) stages.push(evaluatorTrainStage(r, main), scoreStage(r, main));
+    const baseline = scored && r.evaluator.likelihoodBaseline && r.sampling.server === null && (arm.model.rel !== undefined || arm.model.abs !== undefined);
+    if (baseline) stages.push(likelihoodStage(r, main));
+    stages.push(evalStage(r, arm, scored, baseline));
+  }
+  if (r.mtsf.enabled) {
+    stages.push(mtsfStage(r, main), controlStage(r, main));
+    for (const arm of [{ name: "mtsf", model: { rel: paths.mtsfModel } }, { name: "control", model: { rel: paths.controlModel } }]) {
+      stages.push(sampleStage(r, arm), gradeStage(r, arm), evalStage(r, arm, false));
+    }
+  }
+  stages.push(reportStage(r));
+  return stages;
+}

@@ -1,0 +1,104 @@
+// The scoring stages: the evaluator's score of each test sample, and the generator's own
+// likelihood as the baseline.
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { ErrorCode, MathtuneError } from "../../errors.js";
+import { resolveEvaluatorTemplate } from "../../data/prompts.js";
+import { exactEquivalence } from "../../select/cluster.js";
+import { graderEquivalence } from "../../grade/equivalence.js";
+import { readSamples } from "../../metrics/samples.js";
+import type { Recipe } from "../schema.js";
+import type { Stage, StageContext } from "../framework.js";
+import type { ScoringRunOptions, ScoringRunResult } from "../../sample/score-run.js";
+import type { LocalModel } from "../../sample/local.js";
+import { paths, modelOf, readProblemList } from "./shared.js";
+
+/**
+ * Scores `gen`'s graded test samples with the model at `modelPath` into `outRel` (runScoring with
+ * the options `how` gives for the opened scorer).
+ */
+async function scoreTestSamples(
+  ctx: StageContext,
+  r: Recipe,
+  gen: string,
+  modelPath: string,
+  outRel: string,
+  contextSize: number | null,
+  how: (scorer: LocalModel) => Partial<ScoringRunOptions>,
+): Promise<ScoringRunResult> {
+  const { runScoring } = await import("../../sample/score-run.js");
+  const { LocalModel } = await import("../../sample/local.js");
+  const file = ctx.path(paths.graded(gen));
+  const problems = new Map(readProblemList(ctx.path(paths.test)).map((p) => [p.id, p]));
+  const samples = readSamples(file);
+  const out = ctx.path(outRel);
+  mkdirSync(dirname(out), { recursive: true });
+  const scorer = await LocalModel.open(modelPath, {
+    ...(r.sampling.threads !== null ? { threads: r.sampling.threads } : {}),
+    parallel: r.sampling.parallel,
+    ...(r.sampling.contexts !== null ? { contexts: r.sampling.contexts } : {}),
+    ...(contextSize !== null ? { contextSize } : {}),
+  });
+  try {
+    return await runScoring({ ...how(scorer), scorer, problems, samples, out });
+  } finally {
+    await scorer.close();
+  }
+}
+
+/**
+ * The evaluator's baseline: the main generator's graded test samples scored by the generator's own
+ * likelihood of each (no training). The eval stage reports re-ranking by it beside the evaluator's.
+ */
+export function likelihoodStage(r: Recipe, gen: Recipe["generators"][number]): Stage {
+  const m = modelOf(r, gen);
+  const contextSize = r.sampling.contextSize ?? r.sft.seqLen;
+  return {
+    id: `likelihood/${gen.name}`,
+    title: `score ${gen.name}'s test samples by the generator's own likelihood (the evaluator's baseline)`,
+    version: 1,
+    config: { contextSize, template: r.promptTemplate },
+    inputs: [paths.test, paths.graded(gen.name), ...(m.rel ? [m.rel] : [])],
+    externalInputs: m.abs ? [m.abs] : [],
+    outputs: [paths.likelihood(gen.name)],
+    async run(ctx) {
+      const model = m.rel ? ctx.path(m.rel) : m.abs;
+      if (model === undefined) throw new MathtuneError(ErrorCode.usage, "the likelihood baseline needs a local generator model");
+      const res = await scoreTestSamples(ctx, r, gen.name, model, paths.likelihood(gen.name), contextSize, (scorer) => ({
+        likelihood: { per: "sequence", ...(r.promptTemplate !== null ? { promptTemplate: r.promptTemplate } : {}) },
+        fits: (text) => scorer.promptTokens(text).length <= scorer.contextSize,
+      }));
+      ctx.say(`  ${res.calls} candidates scored${res.tooLong > 0 ? `; ${res.tooLong} too long to score` : ""}`);
+      return { calls: res.calls, candidates: res.candidates, too_long: res.tooLong };
+    },
+  };
+}
+
+/** The recipe's evaluator template, resolved against its generator prompt template. */
+export function evaluatorTemplate(r: Recipe): string {
+  return resolveEvaluatorTemplate(r.evaluator.template, r.promptTemplate ?? undefined);
+}
+
+/** Scores a generator's graded test samples with the evaluator. */
+export function scoreStage(r: Recipe, gen: Recipe["generators"][number]): Stage {
+  const contextSize = r.evaluator.seqLen;
+  return {
+    id: `score/${gen.name}`,
+    title: `score ${gen.name}'s test samples with the evaluator${r.evaluator.scoreTopK > 0 ? ` (top-${r.evaluator.scoreTopK} clusters only)` : ""}`,
+    version: 1,
+    config: { scoreTopK: r.evaluator.scoreTopK, template: r.evaluator.template, contextSize, cluster: r.eval.cluster },
+    inputs: [paths.test, paths.graded(gen.name), paths.evaluatorModel],
+    outputs: [paths.scored(gen.name)],
+    async run(ctx) {
+      const res = await scoreTestSamples(ctx, r, gen.name, ctx.path(paths.evaluatorModel), paths.scored(gen.name), contextSize, (scorer) => ({
+        topK: r.evaluator.scoreTopK,
+        template: evaluatorTemplate(r),
+        equivalence: r.eval.cluster === "exact" ? exactEquivalence : graderEquivalence(),
+        // Template, label and a margin of a few tokens must fit the scorer's context.
+        fits: (prompt) => scorer.promptTokens(prompt).length + 4 <= scorer.contextSize,
+      }));
+      ctx.say(`  ${res.calls} evaluator calls for ${res.candidates} candidates${res.tooLong > 0 ? `; ${res.tooLong} too long to score` : ""}`);
+      return { calls: res.calls, candidates: res.candidates, too_long: res.tooLong };
+    },
+  };
+}

@@ -1,0 +1,55 @@
+// What the stages share: the run folder's paths, the arm a stage works on, and small readers.
+import { ProblemSchema, type Problem } from "../../data/records.js";
+import { readJsonl } from "../../util/jsonl.js";
+import type { Recipe } from "../schema.js";
+
+/** Run-folder paths of the stages' files, in one place. */
+export const paths = {
+  train: "data/train.jsonl",
+  test: "data/test.jsonl",
+  sftData: (gen: string) => `data/sft-${gen}.jsonl`,
+  sftDir: (gen: string) => `sft/${gen}`,
+  model: (gen: string) => `sft/${gen}/model.gguf`,
+  samples: (gen: string) => `sample/${gen}/samples.jsonl`,
+  graded: (gen: string) => `grade/${gen}/samples.jsonl`,
+  evalDir: (gen: string) => `eval/${gen}`,
+  evalResults: (gen: string) => `eval/${gen}/results.json`,
+  perProblem: (gen: string) => `eval/${gen}/per-problem.json`,
+  evalProblems: "evaluator/problems.jsonl",
+  evalSamples: "evaluator/samples.jsonl",
+  evalGraded: "evaluator/graded.jsonl",
+  evalTrainDir: "evaluator/train",
+  evaluatorModel: "evaluator/train/model.gguf",
+  scored: (gen: string) => `score/${gen}/samples.jsonl`,
+  likelihood: (gen: string) => `score/${gen}/likelihood.jsonl`,
+  mtsfDir: "mtsf",
+  mtsfModel: "mtsf/stage-2-sft/model.gguf",
+  mtsfStageDir: "mtsf/stage-2-sft",
+  controlDir: "mtsf-control",
+  controlModel: "mtsf-control/model.gguf",
+  results: "results.json",
+  reportMd: "report.md",
+  reportHtml: "report.html",
+} as const;
+
+/** The model a generator samples: its SSFT output, or the base model as it is. */
+export function modelOf(r: Recipe, gen: Recipe["generators"][number]): { rel?: string; abs?: string } {
+  if (gen.sft) return { rel: paths.model(gen.name) };
+  return r.model.base === null ? {} : { abs: r.model.base };
+}
+
+export function limit<T>(xs: T[], n: number): T[] {
+  return n > 0 ? xs.slice(0, n) : xs;
+}
+
+/** Reads the problems of a prepared problems file, in file order. */
+export function readProblemList(file: string): Problem[] {
+  return readJsonl(file, ProblemSchema);
+}
+
+/** What is sampled, graded and evaluated: a generator, or the MTSF model and its control. */
+export interface Arm {
+  name: string;
+  /** The model: a run-folder path or an absolute one. */
+  model: { rel?: string; abs?: string };
+}
