@@ -229,6 +229,8 @@ export const RecipeSchema = z.strictObject({
   seed: seed.default(1),
   /** CPU threads for training (SSFT, evaluator, MTSF); null: chosen step by step between cores and cores - 1 (src/engine/threads.ts). Sampling has its own, `sampling.threads`. */
   threads: posInt.nullable().default(null),
+  /** Operand format of the weight matrix products of training (SSFT, evaluator, MTSF): f32, or bf16 (mixed precision, docs/engine.md). */
+  precision: z.enum(["f32", "bf16"]).default("f32"),
   data: DataSchema.prefault({ source: "synth" }),
   model: ModelSchema.prefault({}),
   /** Generator arms; the last one is the main arm (evaluator, MTSF, headline report). */

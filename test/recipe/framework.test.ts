@@ -228,3 +228,11 @@ test("the plan: the stages a recipe asks for, in order, with the inputs each rea
   const own = both({ evaluatorSteps: 60 }).find((s) => s.id === "mtsf/train");
   assert.ok(own?.inputs.includes("sft/d/model.gguf") && !own.inputs.includes("evaluator/train/model.gguf"));
 });
+
+test("recipe precision reaches the SSFT trainer's options (bf16), and f32 leaves them as before", async () => {
+  const { sftOptions } = await import("../../src/recipe/stages/sft.js");
+  const base = { generators: [{ name: "d", style: "detailed" }] };
+  assert.equal(sftOptions(resolveRecipeObject({ ...base, precision: "bf16" }, "r.json", "/"), "x", "/", false).precision, "bf16");
+  assert.equal(sftOptions(resolveRecipeObject(base, "r.json", "/"), "x", "/", false).precision, undefined);
+  assert.throws(() => resolveRecipeObject({ ...base, precision: "f16" }, "r.json", "/"), /precision/);
+});

@@ -146,7 +146,7 @@ test("mathtune doctor probes a server and checks the local runtime", async () =>
   assert.equal(report.server.promptLogprobs, true);
   const local = await runCli(["doctor"]);
   assert.equal(local.code, 0, local.err);
-  assert.match(local.out, /default threads\s+\d+ \(cores - 1/);
+  assert.match(local.out, /default threads\s+sampling \d+ \(cores - 1.*training \d+ or \d+, chosen step by step/);
   const down = await runCli(["doctor", "--server", "http://127.0.0.1:9"]);
   assert.equal(down.code, 1);
   assert.match(down.err, /error: server http:\/\/127\.0\.0\.1:9\/v1\/models: cannot connect/);

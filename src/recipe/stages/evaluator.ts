@@ -139,6 +139,7 @@ export function evaluatorTrainStage(r: Recipe, main: Recipe["generators"][number
           ...(e.seqLen !== null ? { seqLen: e.seqLen } : {}),
           ...(e.lr !== null ? { lr: e.lr } : {}),
           ...(r.threads !== null ? { threads: r.threads } : {}),
+          ...(r.precision !== "f32" ? { precision: r.precision } : {}),
         });
       } finally {
         stop();

@@ -71,6 +71,7 @@ export function mtsfStage(r: Recipe, main: Recipe["generators"][number]): Stage 
           ...(e.seqLen !== null ? { seqLen: e.seqLen } : {}),
           ...(e.lr !== null ? { lr: e.lr } : {}),
           ...(r.threads !== null ? { threads: r.threads } : {}),
+          ...(r.precision !== "f32" ? { precision: r.precision } : {}),
         },
         control: false,
         onStage: (name, what) => ctx.say(`  ${name}: ${what}`),

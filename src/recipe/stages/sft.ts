@@ -33,6 +33,7 @@ export function sftOptions(r: Recipe, gen: string, runDir: string, resume: boole
   if (s.evalEvery !== null) o.evalEvery = s.evalEvery;
   if (s.saveEvery !== null) o.saveEvery = s.saveEvery;
   if (r.threads !== null) o.threads = r.threads;
+  if (r.precision !== "f32") o.precision = r.precision;
   return o;
 }
 
