@@ -12,7 +12,8 @@ import { ProblemSchema, type Problem } from "../data/records.js";
 import { readMath, readMath500, readGsm8k, readPrm800k, buildPrm800kSplit, PRM800K_SPLIT_FILES } from "../data/adapters.js";
 import { computeStats, formatStats } from "../data/stats.js";
 import { toSftExamples } from "../data/sft.js";
-import { GENERATOR_TEMPLATE } from "../data/prompts.js";
+import { GENERATOR_TEMPLATE, evaluatorLabelText } from "../data/prompts.js";
+import { verificationExamples } from "../data/synth/verification.js";
 import { synthesizeWorld, synthToProblem, SKILLS, LEVELS, SYNTH_STYLES, ALPHABET, type Skill, type Level, type SynthStyle } from "../data/synth/world.js";
 import { synthLengthReport } from "../data/synth/report.js";
 import { VERSION } from "../version.js";
@@ -137,6 +138,7 @@ interface SynthCliOptions {
   skills?: string;
   maxChars: string;
   quiet?: boolean;
+  verification?: string;
 }
 
 function synth(o: SynthCliOptions): void {
@@ -171,6 +173,12 @@ function synth(o: SynthCliOptions): void {
     generatorTemplate: GENERATOR_TEMPLATE,
   };
   writeFileAtomic(join(o.out, "world.json"), JSON.stringify(manifest, null, 2) + "\n");
+  if (o.verification !== undefined) {
+    const records = verificationExamples(world.train);
+    writeJsonlAtomic(o.verification, records);
+    const wrong = records.filter((r) => r.completion === evaluatorLabelText(false)).length;
+    say(`wrote ${records.length} verification records (${records.length - wrong} correct, ${wrong} incorrect) from the training split to ${o.verification}`);
+  }
   say(`wrote ${world.train.length} train, ${world.validation.length} validation and ${world.test.length} test problems (${style} solutions) to ${o.out}`);
   if (!o.quiet) say(synthLengthReport([...world.train, ...world.validation, ...world.test]));
 }
@@ -221,5 +229,6 @@ export function register(program: Command): void {
     .option("--skills <list>", `skills to draw (default all: ${SKILLS.join(",")})`)
     .option("--max-chars <count>", "longest problem + newline + detailed solution", "320")
     .option("--quiet", "do not print the length table")
+    .option("--verification <file>", "also write the training split's verification corpus: SFT records in the evaluator template, labelled correct (both styles) or incorrect (the checkable skills' wrong solutions)")
     .action((opts: SynthCliOptions) => synth(opts));
 }

@@ -119,6 +119,12 @@ const SamplingSchema = z.strictObject({
   n: posInt.default(64),
   /** Also decode greedily once per problem (Pass@1). */
   greedy: z.boolean().default(true),
+  /**
+   * Test problems that get the N samples: the first ones (0: all). The greedy decode still covers
+   * every test problem, so Pass@1 and its paired differences rest on more problems than the
+   * voting and re-ranking figures (one decode per problem instead of N + 1).
+   */
+  problems: z.number().int().min(0).default(0),
   temperature: z.number().min(0).default(0.9),
   topP: z.number().gt(0).max(1).default(0.95),
   topK: z.number().int().min(0).default(0),

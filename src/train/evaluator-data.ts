@@ -6,7 +6,7 @@
  * uses, so evaluators can also be trained elsewhere; the evaluator template is applied by the
  * trainer, not stored.
  */
-import type { PairwiseExample, PointwiseExample, Problem, Sample } from "../data/records.js";
+import type { PairwiseExample, PointwiseExample, Problem, Sample, SftExample } from "../data/records.js";
 import { evaluatorLabelText, evaluatorPrompt } from "../data/prompts.js";
 import { MathtuneError, ErrorCode } from "../errors.js";
 import { Rng, hashString } from "../util/rng.js";
@@ -40,6 +40,21 @@ export interface EvaluatorData {
     /** Problem ids in the samples that the problem file does not have. */
     missingProblems: number;
   };
+}
+
+/**
+ * Pointwise examples as SFT records with the evaluator template applied: the prompt is the
+ * template filled with the problem and the solution, the completion the label text (` correct` /
+ * ` incorrect`). Plain SFT on these trains the label token the evaluator is scored on, so they can
+ * be mixed into a generator's training corpus (the demo base's verification data).
+ */
+export function verificationSftExamples(pointwise: readonly PointwiseExample[], template?: string): SftExample[] {
+  const opts = template === undefined ? {} : { template };
+  return pointwise.map((r, i) => ({
+    prompt: evaluatorPrompt(r.prompt, r.completion, opts),
+    completion: evaluatorLabelText(r.label),
+    id: `${r.problem_id}/own/${i}`,
+  }));
 }
 
 /**

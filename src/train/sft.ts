@@ -200,7 +200,10 @@ async function startModel(o: ResolvedSftOptions, examples: SftExample[]): Promis
   if (o.base) return openTrainingModel(o.base, o.lora ? { spec: o.lora, seed: o.seed } : null);
   // Our own model: characters of the training data, with byte fallback for anything else.
   const tok = CharTokenizer.fromCorpus(examples.flatMap((e) => [e.prompt, e.completion]));
-  const config = presetConfig(o.size ?? "tiny", tok.vocabSize);
+  // A new model trained on longer rows than its preset's context gets a context that covers them,
+  // so the GGUF states the positions it was trained on.
+  const preset = presetConfig(o.size ?? "tiny", tok.vocabSize);
+  const config = o.seqLen !== null && o.seqLen > preset.contextLength ? { ...preset, contextLength: o.seqLen } : preset;
   return { config, weights: initWeights(config, o.seed), tokenizer: tok, tokenizerOut: tok, dispose: async () => {} };
 }
 

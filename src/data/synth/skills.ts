@@ -21,9 +21,12 @@ import {
   gcd,
   lcm,
 } from "./steps.js";
+import { drawRoot, drawRemainder, drawSumProduct } from "./checkable.js";
 
 /** The skills, in the order the world cycles through them. `subject` of a synth record. */
-export const SKILLS = ["arithmetic", "fractions", "linear", "modular", "gcd-lcm", "expression", "word"] as const;
+export const SKILLS = ["arithmetic", "fractions", "linear", "modular", "gcd-lcm", "expression", "word", "root", "remainder", "sum-product"] as const;
+/** The skills whose solutions end with a check that is easier than the solving (checkable.ts). */
+export const CHECKABLE_SKILLS: readonly Skill[] = ["root", "remainder", "sum-product"];
 export type Skill = (typeof SKILLS)[number];
 
 /** Difficulty levels, as in MATH. */
@@ -37,6 +40,8 @@ export interface SynthDraft {
   answer: Rational;
   terse: string;
   detailed: string;
+  /** Wrong solutions (checkable skills only), each boxing a value other than `answer`. */
+  negatives?: string[];
 }
 
 type Generator = (rng: Rng, level: Level) => SynthDraft;
@@ -47,6 +52,10 @@ export class Redraw extends Error {
     super("redraw");
   }
 }
+
+const redraw = (): never => {
+  throw new Redraw();
+};
 
 const R = (n: number, d = 1): Rational => Rational.of(n, d);
 const join = (lines: string[]): string => lines.join("\n");
@@ -652,4 +661,7 @@ export const GENERATORS: Readonly<Record<Skill, Generator>> = {
   "gcd-lcm": gcdLcm,
   expression,
   word,
+  root: (rng, level) => drawRoot(rng, level, redraw),
+  remainder: (rng, level) => drawRemainder(rng, level, redraw),
+  "sum-product": (rng, level) => drawSumProduct(rng, level, redraw),
 };

@@ -30,7 +30,7 @@ export type SplitName = (typeof SPLITS)[number];
  * included). A character-level tokenizer built on this set never needs its byte fallback here.
  */
 export const ALPHABET =
-  "\n ()*+,-./0123456789:=?ABCDEFHMST\\^abcdefghiklmnopqrstuvwxy{}";
+  "\n ()*+,-./0123456789:<=?ABCDEFHMST\\^abcdefghiklmnopqrstuvwxy{}";
 
 /** One drawn, checked problem with both solutions. */
 export interface SynthItem {
@@ -45,6 +45,12 @@ export interface SynthItem {
   value: Rational;
   terse: string;
   detailed: string;
+  /**
+   * Wrong solutions of the checkable skills (an honestly wrong guess, or a slip carried through),
+   * each boxing a value other than the answer; empty for the other skills. Not part of the
+   * problem records: they label the verification corpus (`mathtune data synth --verification`).
+   */
+  negatives: string[];
 }
 
 export interface SynthOptions {
@@ -92,7 +98,13 @@ export function checkSynthItem(item: SynthItem, maxChars = Infinity): void {
     if (!v.equals(item.value)) fail(`${style} boxed ${box.content} != answer ${item.answer}`);
     if (/\n\n|^\n|[ \t]\n/.test(text)) fail(`${style} solution has an empty line or trailing space`);
   }
-  for (const text of [item.problem, item.answer, item.terse, item.detailed]) {
+  for (const [i, text] of item.negatives.entries()) {
+    const box = findLastBoxed(text);
+    const v = box ? parseRationalLatex(box.content) : null;
+    if (!box || box.end !== text.length || !v) fail(`negative ${i} does not end with a parsable boxed line`);
+    if (v?.equals(item.value)) fail(`negative ${i} boxes the right answer`);
+  }
+  for (const text of [item.problem, item.answer, item.terse, item.detailed, ...item.negatives]) {
     for (const ch of text) if (!ALPHABET.includes(ch)) fail(`character ${JSON.stringify(ch)} is outside ALPHABET`);
   }
   if (item.problem.length + 1 + item.detailed.length > maxChars) fail(`longer than ${maxChars} characters`);
@@ -129,6 +141,7 @@ export function drawSynthItem(
       value: draft.answer,
       terse: draft.terse,
       detailed: draft.detailed,
+      negatives: draft.negatives ?? [],
     };
     checkSynthItem(item, maxChars);
     return item;

@@ -15,6 +15,7 @@ export function samplingConfig(r: Recipe): Record<string, unknown> {
   return {
     n: s.n,
     greedy: s.greedy,
+    ...(s.problems > 0 ? { problems: s.problems } : {}),
     temperature: s.temperature,
     topP: s.topP,
     topK: s.topK,
@@ -32,7 +33,7 @@ export function sampleStage(r: Recipe, gen: Arm): Stage {
   const s = r.sampling;
   return {
     id: `sample/${gen.name}`,
-    title: `sample ${s.greedy ? "1 greedy + " : ""}${s.n} solutions per test problem from ${gen.name}`,
+    title: `sample ${s.greedy ? "1 greedy + " : ""}${s.n} solutions per test problem${s.problems > 0 ? ` (the N on the first ${s.problems})` : ""} from ${gen.name}`,
     version: 1,
     config: samplingConfig(r),
     inputs: [paths.test, ...(m.rel ? [m.rel] : [])],
@@ -65,7 +66,8 @@ export function sampleStage(r: Recipe, gen: Arm): Stage {
           tokens += g.tokens;
           seconds += g.seconds;
         }
-        const res = await runSampling({ ...common, n: s.n });
+        const sampled = s.problems > 0 ? problems.slice(0, s.problems) : problems;
+        const res = await runSampling({ ...common, problems: sampled, n: s.n });
         tokens += res.tokens;
         seconds += res.seconds;
       } finally {

@@ -1,0 +1,140 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { drawSynthItem, synthesizeWorld, LEVELS, type SynthItem } from "../../src/data/synth/world.js";
+import { CHECKABLE_SKILLS } from "../../src/data/synth/skills.js";
+import { product } from "../../src/data/synth/checkable.js";
+import { verificationExamples } from "../../src/data/synth/verification.js";
+import { EVALUATOR_TEMPLATE, evaluatorPrompt } from "../../src/data/prompts.js";
+import { lastBoxedContent } from "../../src/data/boxed.js";
+import { Rng } from "../../src/util/rng.js";
+
+/** Integer value of an expression of digits, + - * and parentheses (the world's check lines). */
+function evaluate(expr: string): number {
+  let i = 0;
+  const peek = (): string => expr[i] ?? "";
+  const atom = (): number => {
+    if (peek() === "(") {
+      i++;
+      const v = sum();
+      assert.equal(expr[i++], ")", `unbalanced ${expr}`);
+      return v;
+    }
+    const m = /^\d+/.exec(expr.slice(i));
+    assert.ok(m, `not a number at ${i} in "${expr}"`);
+    i += m[0].length;
+    return Number(m[0]);
+  };
+  const prod = (): number => {
+    let v = atom();
+    while (peek() === "*") {
+      i++;
+      v *= atom();
+    }
+    return v;
+  };
+  const sum = (): number => {
+    let v = prod();
+    while (peek() === "+" || peek() === "-") v = expr[i++] === "+" ? v + prod() : v - prod();
+    return v;
+  };
+  const v = sum();
+  assert.equal(i, expr.length, `trailing text in "${expr}"`);
+  return v;
+}
+
+/** Whether every arithmetic statement of a line is true: `a=b=c` chains, `r<m`, and `, so x=` tails. */
+function lineIsTrue(line: string): boolean {
+  const body = line.replace(/^check: /, "").replace(/, so x=\d+$/, "");
+  for (const part of body.split(", ")) {
+    if (/^[xy]=\d+$/.test(part) || /^x\*\(x[+-]\d+\)=\d+$/.test(part)) continue;
+    if (part.includes("<")) {
+      const [a, b] = part.split("<").map(evaluate);
+      if (!(a < b)) return false;
+      continue;
+    }
+    const sides = part.split("=").map(evaluate);
+    if (sides.some((v) => v !== sides[0])) return false;
+  }
+  return true;
+}
+
+/** The number the check must reach: c of `x*x+b*x=c`, p of `x*y=p`; null for the remainder. */
+function target(problem: string): number | null {
+  const m = /x\*x[+-]\d+\*x=(\d+)\.$/.exec(problem) ?? /x\*y=(\d+)\.$/.exec(problem);
+  return m ? Number(m[1]) : null;
+}
+
+/** The value the check line ends with (the product it states). */
+function checkValue(solution: string): number {
+  const check = solution.split("\n").at(-2)!;
+  return Number(/=(\d+)$/.exec(check)![1]);
+}
+
+const draws: SynthItem[] = [];
+{
+  const rng = new Rng(2026);
+  for (const skill of CHECKABLE_SKILLS) for (const level of LEVELS) for (let i = 0; i < 150; i++) draws.push(drawSynthItem(rng, skill, level, "x", 400)!);
+}
+
+test("checkable skills: every solution ends with a true check line before the boxed answer", () => {
+  for (const it of draws) {
+    for (const sol of [it.terse, it.detailed]) {
+      const lines = sol.split("\n");
+      assert.match(lines.at(-2)!, /^check: /, sol);
+      for (const line of lines.slice(0, -1)) assert.ok(lineIsTrue(line), `false line "${line}" in\n${sol}`);
+      const t = target(it.problem);
+      if (t !== null) assert.equal(checkValue(sol), t, sol);
+    }
+  }
+});
+
+test("checkable skills: every negative boxes a wrong answer and shows it (a false line, or a check that misses the problem's number)", () => {
+  let honest = 0;
+  let slipped = 0;
+  for (const it of draws) {
+    assert.ok(it.negatives.length > 0, it.problem);
+    for (const neg of it.negatives) {
+      assert.notEqual(lastBoxedContent(neg), it.answer, neg);
+      const lines = neg.split("\n").slice(0, -1);
+      const falseLine = lines.some((l) => !lineIsTrue(l));
+      const t = target(it.problem);
+      const misses = t !== null && checkValue(neg) !== t;
+      assert.ok(falseLine || misses, `negative shows nothing wrong:\n${it.problem}\n${neg}`);
+      if (falseLine) slipped++;
+      else honest++;
+    }
+  }
+  // Both kinds are drawn: honest wrong guesses (all lines true, the check misses) and slips.
+  assert.ok(honest > 200 && slipped > 200, `honest ${honest}, slipped ${slipped}`);
+});
+
+test("product(): the scratchpad of single-digit facts is true and ends with the stated value", () => {
+  assert.equal(product(7, 83, 581), "7*83=7*80+7*3=560+21=581");
+  assert.equal(product(411, 3, 1233), "411*3=400*3+10*3+1*3=1200+30+3=1233");
+  assert.equal(product(30, 7, 210), "30*7=210");
+  const rng = new Rng(5);
+  for (let k = 0; k < 300; k++) {
+    const d = rng.int(2, 9);
+    const n = rng.int(2, 999);
+    assert.ok(lineIsTrue(product(d, n, d * n)));
+    assert.ok(lineIsTrue(product(n, d, d * n)));
+    assert.ok(!lineIsTrue(product(d, n, d * n + 1)));
+  }
+});
+
+test("the verification corpus: both styles correct, the negatives incorrect, in the paper's template", () => {
+  const world = synthesizeWorld({ n: 90, validation: 0, test: 9, seed: 3, levels: [1, 2, 3], skills: ["root", "remainder", "sum-product", "arithmetic"], maxChars: 192 });
+  const recs = verificationExamples(world.train);
+  const checkable = world.train.filter((it) => it.negatives.length > 0);
+  assert.equal(checkable.length, world.train.filter((it) => it.skill !== "arithmetic").length);
+  assert.equal(recs.length, checkable.reduce((s, it) => s + 2 + it.negatives.length, 0));
+  const it = checkable[0];
+  const mine = recs.filter((r) => r.id!.startsWith(`${it.id}/`));
+  assert.deepEqual(mine[0], { prompt: evaluatorPrompt(it.problem, it.terse), completion: " correct", id: `${it.id}/verify/terse` });
+  assert.equal(mine[1].prompt, evaluatorPrompt(it.problem, it.detailed));
+  assert.deepEqual(
+    mine.slice(2).map((r) => [r.prompt, r.completion]),
+    it.negatives.map((n) => [evaluatorPrompt(it.problem, n), " incorrect"]),
+  );
+  assert.ok(mine[0].prompt.startsWith(EVALUATOR_TEMPLATE.slice(0, 24)));
+});
