@@ -86,6 +86,8 @@ export interface Evaluation {
     seed: number;
     /** Pairwise equivalence calls made while clustering. */
     pairwiseCalls: number;
+    /** Problems behind the greedy Pass@1 when it covers more than the sampled ones (addGreedyOnly). */
+    greedyProblems?: number;
   };
 }
 
@@ -238,4 +240,31 @@ export function evaluate(problems: readonly ProblemSamples[], options: EvaluateO
       pairwiseCalls,
     },
   };
+}
+
+/**
+ * Adds problems that have only a greedy solution (no N samples) to an evaluation's greedy Pass@1:
+ * `pass@1` and `greedy@1` (with bootstrap standard errors) become means over every problem, the
+ * per-problem table gains their ids with `pass@1` / `greedy@1` values and NaN for every metric
+ * they have no samples for (written as null), so paired differences of Pass@1 use all of them and
+ * the others only the sampled problems. Needs a greedy solution on every sampled problem too.
+ */
+export function addGreedyOnly(ev: Evaluation, extra: ReadonlyArray<{ id: string; correct: boolean }>, options: { bootstrap?: number; seed?: number } = {}): Evaluation {
+  if (extra.length === 0) return ev;
+  if (ev.meta.pass1Source !== "greedy") {
+    throw new MathtuneError(ErrorCode.input, "problems with only a greedy solution need greedy solutions on the sampled problems too");
+  }
+  const ids = [...ev.perProblem.ids, ...extra.map((p) => p.id)];
+  const values: Record<string, number[]> = {};
+  for (const [key, arr] of Object.entries(ev.perProblem.values)) {
+    const greedy = key === "pass@1" || key === "greedy@1";
+    values[key] = [...arr, ...extra.map((p) => (greedy ? (p.correct ? 1 : 0) : NaN))];
+  }
+  const results = { ...ev.results };
+  const res = bootstrapResamples(ids.length, options.bootstrap ?? ev.meta.bootstrap, new Rng(hashString(`${options.seed ?? ev.meta.seed}/bootstrap/greedy`)));
+  for (const key of ["pass@1", "greedy@1"]) {
+    results[key] = mean(values[key]);
+    results[`${key}_stderr`] = bootstrapStderr(values[key], res);
+  }
+  return { ...ev, results, perProblem: { ids, values }, meta: { ...ev.meta, greedyProblems: ids.length } };
 }

@@ -54,6 +54,12 @@ export interface GroupOptions {
   regrade?: Regrader;
   /** When re-grading, keep the samples' `extracted` field (if present) instead of re-extracting. */
   keepExtracted?: boolean;
+  /**
+   * Accept problems that have a greedy sample and no sampled candidates (a recipe that samples N
+   * only on the first test problems): they are left out of `problems` and listed in `greedyOnly`.
+   * Without it such a problem is an input error.
+   */
+  allowGreedyOnly?: boolean;
 }
 
 /** The problems of a samples file, with the number of samples re-graded. */
@@ -64,6 +70,8 @@ export interface Grouped {
   unscored: number;
   /** The first sample without a score, for error messages. */
   firstUnscored?: LocatedSample;
+  /** With `allowGreedyOnly`: problems with only a greedy sample, and whether it is correct. */
+  greedyOnly: Array<{ id: string; correct: boolean; level?: number; subject?: string }>;
 }
 
 /**
@@ -90,8 +98,9 @@ export function groupSamples(samples: readonly LocatedSample[], options: GroupOp
   let unscored = 0;
   let firstUnscored: LocatedSample | undefined;
   const problems: ProblemSamples[] = [];
+  const greedyOnly: Grouped["greedyOnly"] = [];
   for (const [id, g] of byId) {
-    if (g.main.length === 0) {
+    if (g.main.length === 0 && !options.allowGreedyOnly) {
       const at = g.greedy as LocatedSample;
       throw inputError(at.file, at.line, `problem "${id}" has a greedy sample but no sampled candidates`);
     }
@@ -132,6 +141,13 @@ export function groupSamples(samples: readonly LocatedSample[], options: GroupOp
       return { answer: s.extracted, correct: s.correct };
     };
 
+    if (g.main.length === 0) {
+      const only: Grouped["greedyOnly"][number] = { id, correct: grade(g.greedy as LocatedSample).correct };
+      if (meta?.level !== undefined) only.level = meta.level;
+      if (meta?.subject !== undefined) only.subject = meta.subject;
+      greedyOnly.push(only);
+      continue;
+    }
     const answers: Array<string | null> = [];
     const correct: boolean[] = [];
     const scores: Array<number | undefined> = [];
@@ -156,7 +172,7 @@ export function groupSamples(samples: readonly LocatedSample[], options: GroupOp
   if (problems.length === 0) {
     throw new MathtuneError(ErrorCode.input, "the samples file has no samples", { hint: "check the path" });
   }
-  const out: Grouped = { problems, scored, unscored };
+  const out: Grouped = { problems, scored, unscored, greedyOnly };
   if (firstUnscored) out.firstUnscored = firstUnscored;
   return out;
 }

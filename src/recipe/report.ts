@@ -58,7 +58,8 @@ export function pairedDifference(main: ArmResult, other: ArmResult, key: string)
   const d: number[] = [];
   main.perProblem.ids.forEach((id, i) => {
     const j = idx.get(id);
-    if (j !== undefined) d.push(a[i] - b[j]);
+    // null (NaN before JSON): a problem with only a greedy solution, for a metric it has no value of.
+    if (j !== undefined && Number.isFinite(a[i]) && Number.isFinite(b[j])) d.push(a[i] - b[j]);
   });
   if (d.length === 0) return undefined;
   const m = d.reduce((x, y) => x + y, 0) / d.length;
