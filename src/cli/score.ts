@@ -2,13 +2,14 @@
 // of each problem's K largest answer clusters are scored (the paper's recipe), and the calls saved
 // are reported. The output is appended problem by problem, so a rerun resumes where it stopped.
 // With --likelihood the score is instead the model's own probability of each candidate as a
-// generator: the baseline a trained evaluator has to beat.
+// generator (per sequence, per token, or its least likely token): the baseline a trained evaluator
+// has to beat.
 import type { Command } from "commander";
 import { EVALUATOR_LABELS, EVALUATOR_LABELS_KEY, EVALUATOR_TEMPLATE, EVALUATOR_TEMPLATE_KEY, evaluatorLabelText } from "../data/prompts.js";
 import { ErrorCode, MathtuneError } from "../errors.js";
 import { GgufType, readGguf } from "../model/gguf.js";
 import { readProblemsById, readSamples } from "../metrics/samples.js";
-import { runScoring } from "../sample/score-run.js";
+import { LIKELIHOOD_PERS, runScoring, type LikelihoodPer } from "../sample/score-run.js";
 import { labelTokens, parseLabelWords } from "../train/evaluator-data.js";
 import { contextsOption, evaluatorTemplateOption, intOption, kvCacheOption } from "./options.js";
 
@@ -49,14 +50,14 @@ export function register(program: Command): void {
     .addOption(kvCacheOption())
     .addOption(contextsOption())
     .option("--context-size <n>", "tokens per sequence (default: the model's training context, at most 4096)")
-    .option("--likelihood <per>", "score by the model's own likelihood of each candidate instead (a baseline): sequence | token")
+    .option("--likelihood <per>", "score by the model's own likelihood of each candidate instead (a baseline): sequence | token | min")
     .option("--prompt-template <t>", "with --likelihood: the generator prompt template with {problem} (default: the sampler's)")
     .option("--quiet", "no progress display")
     .action(async (opts: ScoreCliOptions) => {
       const topK = intOption("top-k", opts.topK, 0);
-      if (opts.likelihood !== undefined && opts.likelihood !== "sequence" && opts.likelihood !== "token") {
-        throw new MathtuneError(ErrorCode.usage, `--likelihood must be sequence or token (got ${JSON.stringify(opts.likelihood)})`, {
-          hint: "sequence: exp(log p(X|P)); token: its per-token geometric mean",
+      if (opts.likelihood !== undefined && !(LIKELIHOOD_PERS as readonly string[]).includes(opts.likelihood)) {
+        throw new MathtuneError(ErrorCode.usage, `--likelihood must be sequence, token or min (got ${JSON.stringify(opts.likelihood)})`, {
+          hint: "sequence: exp(log p(X|P)); token: its per-token geometric mean; min: the probability of the least likely token",
         });
       }
       if (opts.promptTemplate !== undefined && opts.likelihood === undefined) {
@@ -100,7 +101,7 @@ export function register(program: Command): void {
           labels,
           template,
           ...(opts.likelihood !== undefined
-            ? { likelihood: { per: opts.likelihood as "sequence" | "token", ...(opts.promptTemplate !== undefined ? { promptTemplate: opts.promptTemplate } : {}) } }
+            ? { likelihood: { per: opts.likelihood as LikelihoodPer, ...(opts.promptTemplate !== undefined ? { promptTemplate: opts.promptTemplate } : {}) } }
             : {}),
           fits: (prompt) => model.promptTokens(prompt).length + extra <= model.contextSize,
           quiet: opts.quiet === true,

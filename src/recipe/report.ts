@@ -5,7 +5,8 @@
  * (1) SSFT on each solution style: Pass@1, Maj1@N, Pass@N, and the paired difference of the main
  *     arm against each other arm (same test problems, so the per-problem differences give the
  *     standard error);
- * (2) re-ranking with the evaluator: Maj1, RR.All, RR.TopK, W.RR, W.RR.TopK and evaluator calls;
+ * (2) re-ranking with the evaluator: Maj1, RR.All, RR.TopK, W.RR, W.RR.TopK and evaluator calls,
+ *     and the likelihood baselines' RR.All and W.RR.TopK (sequence, per-token, min token);
  * (3) MTSF against SSFT and the control.
  * A comparison whose stages did not run says so and names what is missing.
  */
@@ -19,6 +20,7 @@ import { markdownTable } from "../report/markdown.js";
 import { renderPlots } from "../report/html.js";
 import { esc, lineChart, PALETTE, type Series } from "../report/svg.js";
 import type { Recipe } from "./schema.js";
+import { likelihoodBaselines } from "./stages/shared.js";
 
 /** One generator arm's evaluation. */
 export interface ArmResult {
@@ -106,22 +108,32 @@ export function paperTables(recipe: Recipe, arms: ArmResult[], mtsfArms?: MtsfAr
   const scored = main.results.meta.strategies.filter((s) => s !== "maj1");
   if (scored.length > 0) {
     const keys = ["maj1", "rr.all", `rr.top${K}`, "wrr", `wrr.top${K}`, `maj1.top${recipe.eval.topN}`];
+    const baselines = likelihoodBaselines.filter((b) => ["rr.all", `wrr.top${K}`, "auc"].some((k) => t[`${b.prefix}.${k}${k === "auc" ? "" : `@${N}`}`] !== undefined));
+    const baselineAucs = baselines.filter((b) => t[`${b.prefix}.auc`] !== undefined).map((b) => `${b.label} ${t[`${b.prefix}.auc`].toFixed(3)}`);
     tables.push({
       title: `(2) Re-ranking with the evaluator (${main.name}, N = ${N})`,
       note:
         "Evaluator calls: solutions the evaluator scores, per problem." +
         (t["evaluator.auc"] !== undefined
-          ? ` Evaluator AUC on these test samples (a correct vs an incorrect sample of the same problem; ${t["evaluator.auc:pairs"]} pairs from ${t["evaluator.auc:problems"]} problems): ${t["evaluator.auc"].toFixed(3)}.`
-          : "") +
-        (t["likelihood.auc"] !== undefined
-          ? ` Baseline rows "(generator likelihood)": the same strategies with the generator's own probability of each solution as the score, no evaluator; its AUC: ${t["likelihood.auc"].toFixed(3)}.`
+          ? ` Evaluator AUC on these test samples (a correct vs an incorrect sample of the same problem; ${t["evaluator.auc:pairs"]} pairs from ${t["evaluator.auc:problems"]} problems): ${t["evaluator.auc"].toFixed(3)}${
+              baselineAucs.length > 0 ? `; the baselines' AUCs: ${baselineAucs.join(", ")}` : ""
+            }.`
+          : baselineAucs.length > 0
+            ? ` The baselines' AUCs (a correct vs an incorrect sample of the same problem): ${baselineAucs.join(", ")}.`
+            : "") +
+        (baselines.length > 0
+          ? ` Baseline rows: the same strategies with the generator's own probability of each solution as the score, no evaluator: ${baselines
+              .map((b) => `"(${b.label})" ${BASELINE_MEANING[b.per]}`)
+              .join("; ")}.`
           : ""),
       header: ["Strategy", `Accuracy@${N}`, "Evaluator calls / problem"],
       rows: [
         ...keys.filter((k) => t[`${k}@${N}`] !== undefined).map((k) => [displayName(k), pc(t[`${k}@${N}`], t[`${k}@${N}_stderr`]), k === "maj1" ? "0" : ((t[`${k}@${N}:calls`] ?? 0) / main.results.meta.problems).toFixed(1)]),
-        ...["rr.all", `wrr.top${K}`]
-          .filter((k) => t[`likelihood.${k}@${N}`] !== undefined)
-          .map((k) => [`${displayName(k)} (generator likelihood)`, pc(t[`likelihood.${k}@${N}`], t[`likelihood.${k}@${N}_stderr`]), "–"]),
+        ...baselines.flatMap((b) =>
+          ["rr.all", `wrr.top${K}`]
+            .filter((k) => t[`${b.prefix}.${k}@${N}`] !== undefined)
+            .map((k) => [`${displayName(k)} (${b.label})`, pc(t[`${b.prefix}.${k}@${N}`], t[`${b.prefix}.${k}@${N}_stderr`]), "–"]),
+        ),
       ],
     });
   } else {
@@ -172,6 +184,13 @@ export function paperTables(recipe: Recipe, arms: ArmResult[], mtsfArms?: MtsfAr
   }
   return { tables, paired };
 }
+
+/** What each likelihood baseline's score is, for table (2)'s note. */
+const BASELINE_MEANING: Record<(typeof likelihoodBaselines)[number]["per"], string> = {
+  sequence: "p(X|P) of the whole solution",
+  token: "its geometric mean per token",
+  min: "the probability of its least likely token",
+};
 
 /** Plain-text rendering of a table for the terminal. */
 export function textTable(t: Table): string {

@@ -1,8 +1,10 @@
 // A scoring run: adds the evaluator's score S to each sample of a samples file. With `topK` only
 // the members of each problem's K largest answer clusters are scored (the paper's recipe). The
 // output is appended problem by problem, so a rerun resumes where it stopped. With `likelihood`
-// the score is instead the model's own probability of each candidate as a generator: the baseline
-// a trained evaluator has to beat. `mathtune score` and the recipe's score stages call it.
+// the score is instead the model's own probability of each candidate as a generator (per sequence,
+// per token, or its least likely token): the baseline a trained evaluator has to beat; `more`
+// writes the other measures to other files from the same log-probabilities (one pass).
+// `mathtune score` and the recipe's score stages call it.
 import { existsSync } from "node:fs";
 import { EVALUATOR_LABELS, evaluatorLabelText, evaluatorPrompt, generatorPrompt } from "../data/prompts.js";
 import { SampleSchema, type Problem, type Sample } from "../data/records.js";
@@ -16,6 +18,23 @@ import { clusterCandidates, type AnswerEquivalence } from "../select/cluster.js"
 import type { EvaluatorLabelWords } from "../train/evaluator-data.js";
 import { appendJsonl, readJsonl, repairJsonlTail } from "../util/jsonl.js";
 import { createProgress } from "../util/progress.js";
+
+/**
+ * A likelihood measure of a candidate X after the generator prompt P, from its token
+ * log-probabilities: "sequence" exp(log p(X|P)); "token" exp(log p(X|P) / |X|), the per-token
+ * geometric mean; "min" exp(min_t log p(x_t | P, x_<t)), the probability of its least likely token.
+ */
+export type LikelihoodPer = "sequence" | "token" | "min";
+
+/** The likelihood measures, in the order `mathtune score --likelihood` lists them. */
+export const LIKELIHOOD_PERS: readonly LikelihoodPer[] = ["sequence", "token", "min"];
+
+/** The score of a candidate by `per` from its token log-probabilities (and their sum); an empty candidate scores 1. */
+export function likelihoodScore(per: LikelihoodPer, logprobs: readonly number[], total: number): number {
+  if (per === "sequence") return Math.exp(total);
+  if (per === "token") return Math.exp(total / Math.max(1, logprobs.length));
+  return Math.exp(logprobs.reduce((a, b) => Math.min(a, b), 0));
+}
 
 /** Options of {@link runScoring}. */
 export interface ScoringRunOptions {
@@ -35,10 +54,11 @@ export interface ScoringRunOptions {
   equivalence?: AnswerEquivalence;
   /**
    * Score each candidate by the scorer's likelihood of it after the generator prompt instead of by
-   * S: `exp(log p(X|P))` ("sequence") or `exp(log p(X|P) / |X|)`, the per-token geometric mean
-   * ("token"). A baseline for evaluators: the generator's own confidence. Defaults to off.
+   * S ({@link LikelihoodPer}): a baseline for evaluators, the generator's own confidence. `more`:
+   * further output files, each scored by another measure from the same log-probabilities (one
+   * scoring pass for all; each file resumes on its own). Defaults to off.
    */
-  likelihood?: { per: "sequence" | "token"; promptTemplate?: string };
+  likelihood?: { per: LikelihoodPer; promptTemplate?: string; more?: ReadonlyArray<{ per: LikelihoodPer; out: string }> };
   /** Whether an evaluator input fits the scorer's context; a candidate that does not gets no score. Defaults to always. */
   fits?: (text: string) => boolean;
   /** Print no progress. Defaults to false. */
@@ -86,18 +106,26 @@ export async function runScoring(o: ScoringRunOptions): Promise<ScoringRunResult
     if (!list) byProblem.set(s.sample.problem_id, (list = []));
     list.push(s);
   }
-  // Resume at problem granularity: a problem's lines are appended together once all are scored.
-  const done = new Set<string>();
-  if (existsSync(o.out)) {
-    repairJsonlTail(o.out);
-    for (const s of readJsonl(o.out, SampleSchema)) done.add(s.problem_id);
-  }
-  const todo = [...byProblem.keys()].filter((id) => !done.has(id));
+  // Every output file with the measure it gets: `out`, then the likelihood's `more` files.
+  const outs: Array<{ out: string; per?: LikelihoodPer }> = [{ out: o.out, ...(o.likelihood ? { per: o.likelihood.per } : {}) }, ...(o.likelihood?.more ?? [])];
+  // Resume at problem granularity: a problem's lines are appended together once all are scored; a
+  // problem is scored again when one of the output files lacks it, and appended only where missing.
+  const done = outs.map(({ out }) => {
+    const ids = new Set<string>();
+    if (existsSync(out)) {
+      repairJsonlTail(out);
+      for (const s of readJsonl(out, SampleSchema)) ids.add(s.problem_id);
+    }
+    return ids;
+  });
+  const todo = [...byProblem.keys()].filter((id) => done.some((ids) => !ids.has(id)));
   const progress = createProgress({ label: "score", total: todo.length, silent: o.quiet === true });
   const result: ScoringRunResult = { problems: 0, skippedProblems: byProblem.size - todo.length, calls: 0, candidates: 0, tooLong: 0, seconds: 0 };
   const positive = evaluatorLabelText(true, words);
   const negative = evaluatorLabelText(false, words);
-  const scoreProblem = async (id: string): Promise<{ samples: Sample[]; scores: Array<number | undefined> }> => {
+  /** Per sample: undefined (not scored), or its score in each output file. */
+  type Scored = { id: string; samples: Sample[]; scores: Array<number[] | undefined> };
+  const scoreProblem = async (id: string): Promise<Scored> => {
     const problem = o.problems.get(id)!;
     const samples = byProblem.get(id)!.map((l) => l.sample);
     const chosen = topK > 0 ? topKMembers(samples, topK, eq) : new Set(samples.map((_, i) => i));
@@ -112,7 +140,7 @@ export async function runScoring(o: ScoringRunOptions): Promise<ScoringRunResult
           }
           result.calls++;
           const r = await o.scorer.continuationLogprobs(prompt, s.text);
-          return Math.exp(o.likelihood.per === "token" ? r.total / Math.max(1, r.logprobs.length) : r.total);
+          return outs.map(({ per }) => likelihoodScore(per!, r.logprobs, r.total));
         }
         const prompt = evaluatorPrompt(problem.problem, s.text, o.template === undefined ? {} : { template: o.template });
         if (o.fits && !o.fits(prompt)) {
@@ -120,14 +148,14 @@ export async function runScoring(o: ScoringRunOptions): Promise<ScoringRunResult
           return undefined;
         }
         result.calls++;
-        return (await evaluatorScore(o.scorer, prompt, { positive, negative })).score;
+        return [(await evaluatorScore(o.scorer, prompt, { positive, negative })).score];
       }),
     );
-    return { samples, scores };
+    return { id, samples, scores };
   };
   // A few problems in flight at once, so the scorer's sequences stay busy across the end of one
   // problem and the start of the next; lines are still appended problem by problem, in order.
-  const inFlight: Array<Promise<{ samples: Sample[]; scores: Array<number | undefined> }>> = [];
+  const inFlight: Array<Promise<Scored>> = [];
   let next = 0;
   const startNext = (): void => {
     const p = scoreProblem(todo[next++]);
@@ -138,15 +166,19 @@ export async function runScoring(o: ScoringRunOptions): Promise<ScoringRunResult
   try {
     while (next < todo.length && inFlight.length < PROBLEMS_IN_FLIGHT) startNext();
     while (inFlight.length > 0) {
-      const { samples, scores } = await inFlight.shift()!;
+      const { id, samples, scores } = await inFlight.shift()!;
       result.candidates += samples.length;
-      appendJsonl(
-        o.out,
-        samples.map((s, i) => {
-          const { score: _old, ...rest } = s;
-          return scores[i] === undefined ? rest : { ...rest, score: scores[i] };
-        }),
-      );
+      outs.forEach(({ out }, j) => {
+        if (done[j].has(id)) return;
+        appendJsonl(
+          out,
+          samples.map((s, i) => {
+            const { score: _old, ...rest } = s;
+            const v = scores[i]?.[j];
+            return v === undefined ? rest : { ...rest, score: v };
+          }),
+        );
+      });
       result.problems++;
       progress.update(result.problems, { calls: result.calls });
       if (next < todo.length) startNext();

@@ -67,7 +67,7 @@ test("evaluator-data writes TRL-shape pairwise and balanced pointwise records an
   assert.match(bad.err, /nothing to write/);
 });
 
-test("score --top-k scores only the largest clusters and reports the calls saved; train evaluator refuses an unknown loss", async () => {
+test("score --top-k scores only the largest clusters and reports the calls saved; score --likelihood min; train evaluator refuses an unknown loss", async () => {
   const model = join(dir, "m.gguf");
   await saveModelGguf(model, { config: cfg, tokenizer: tok, weights: initWeights(cfg, 3) });
   const out = join(dir, "scored.jsonl");
@@ -85,6 +85,16 @@ test("score --top-k scores only the largest clusters and reports the calls saved
   assert.notEqual(labels.code, 0);
   assert.match(labels.err, /no position where their tokens differ/);
   assert.match(labels.err, /hint:/);
+  // --likelihood min: every candidate scored by the probability of its least likely token; an unknown measure is refused.
+  const minOut = join(dir, "min.jsonl");
+  const m = await cli(["score", "--model", model, "--samples", sampFile, "--problems", probFile, "--out", minOut, "--likelihood", "min", "--threads", "1"]);
+  assert.equal(m.code, 0, m.err);
+  const mins = readFileSync(minOut, "utf8").trim().split("\n").map((l) => (JSON.parse(l) as Sample).score as number);
+  assert.equal(mins.length, 48);
+  assert.ok(mins.every((v) => v > 0 && v <= 1));
+  const unknown = await cli(["score", "--model", model, "--samples", sampFile, "--problems", probFile, "--out", join(dir, "y.jsonl"), "--likelihood", "max"]);
+  assert.notEqual(unknown.code, 0);
+  assert.match(unknown.err, /--likelihood must be sequence, token or min/);
   const bad = await cli(["train", "evaluator", "--base", model, "--samples", sampFile, "--problems", probFile, "--out", join(dir, "m-run"), "--loss", "hinge"]);
   assert.notEqual(bad.code, 0);
   assert.match(bad.err, /--loss must be one of margin, softplus, ce, mix, seq-contrastive/);

@@ -21,7 +21,7 @@ import { evaluatorScore } from "../../src/sample/scoring.js";
 import { TrainSession } from "../../src/train/session.js";
 import { encodeEvaluatorInput, labelTokens, packEvaluatorBatch } from "../../src/train/evaluator-data.js";
 import { logScoresFromLogits, runEvaluatorTraining } from "../../src/train/evaluator.js";
-import { runScoring } from "../../src/sample/score-run.js";
+import { likelihoodScore, runScoring } from "../../src/sample/score-run.js";
 import { exactEquivalence } from "../../src/select/cluster.js";
 import type { LocatedSample } from "../../src/metrics/samples.js";
 
@@ -136,18 +136,46 @@ test("runScoring: every sample or only the top-K clusters, calls counted, resuma
     assert.deepEqual([r3.problems, r3.calls], [0, 0]);
 
     // The likelihood baseline: the score is the model's probability of the candidate after the
-    // generator prompt, per sequence or per token, equal to the sampler's own log-probabilities.
-    for (const per of ["sequence", "token"] as const) {
+    // generator prompt, per sequence, per token or of its least likely token, equal to the
+    // sampler's own log-probabilities.
+    const lp = await local.continuationLogprobs(generatorPrompt("Solve x-4=1."), samples[7].text);
+    assert.ok(lp.logprobs.length > 1);
+    const wants = { sequence: Math.exp(lp.total), token: Math.exp(lp.total / lp.logprobs.length), min: Math.exp(Math.min(...lp.logprobs)) };
+    const single: Record<string, string> = {};
+    for (const per of ["sequence", "token", "min"] as const) {
       const out = join(dir, `lik-${per}.jsonl`);
       const rl = await runScoring({ scorer: local, problems, samples: located(samples, "s.jsonl"), out, quiet: true, equivalence: exactEquivalence, likelihood: { per } });
       assert.deepEqual([rl.calls, rl.candidates], [9, 9]);
-      const got = readFileSync(out, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Sample);
-      const lp = await local.continuationLogprobs(generatorPrompt("Solve x-4=1."), samples[7].text);
-      const want = Math.exp(per === "token" ? lp.total / lp.logprobs.length : lp.total);
+      single[per] = readFileSync(out, "utf8");
+      const got = single[per].trim().split("\n").map((l) => JSON.parse(l) as Sample);
       const s7 = got.find((s) => s.problem_id === "p2" && s.sample === 1)!.score as number;
-      assert.ok(Math.abs(Math.log(s7) - Math.log(want)) < 1e-9, `${per}: ${s7} vs ${want}`);
+      assert.ok(Math.abs(Math.log(s7) - Math.log(wants[per])) < 1e-9, `${per}: ${s7} vs ${wants[per]}`);
       assert.ok(got.every((s) => typeof s.score === "number" && s.score > 0 && s.score <= 1));
     }
+    // The three measures order as they must: the product of the token probabilities is at most the
+    // least one, which is at most their geometric mean.
+    assert.ok(wants.sequence <= wants.min && wants.min <= wants.token);
+    assert.ok(wants.min < wants.token);
+
+    // One pass for all three: `more` writes the other measures from the same log-probabilities,
+    // the same bytes as three separate runs, for the calls of one.
+    const one = (per: string): string => join(dir, `one-${per}.jsonl`);
+    const more = [
+      { per: "token" as const, out: one("token") },
+      { per: "min" as const, out: one("min") },
+    ];
+    const runOne = (): ReturnType<typeof runScoring> =>
+      runScoring({ scorer: local, problems, samples: located(samples, "s.jsonl"), out: one("sequence"), quiet: true, equivalence: exactEquivalence, likelihood: { per: "sequence", more } });
+    const ro = await runOne();
+    assert.deepEqual([ro.problems, ro.calls, ro.candidates], [2, 9, 9]);
+    for (const per of ["sequence", "token", "min"]) assert.equal(readFileSync(one(per), "utf8"), single[per], per);
+    // Resume: each file on its own; a problem missing from one file is scored again and appended there only.
+    writeFileSync(one("min"), single.min.split("\n").filter((l) => l.includes('"p1"')).join("\n") + "\n");
+    const rr = await runOne();
+    assert.deepEqual([rr.problems, rr.skippedProblems, rr.calls], [1, 1, 3]);
+    for (const per of ["sequence", "token", "min"]) assert.equal(readFileSync(one(per), "utf8"), single[per], `${per} after the resume`);
+    const rd = await runOne();
+    assert.deepEqual([rd.problems, rd.calls], [0, 0]);
   } finally {
     await local.close();
   }
@@ -316,4 +344,14 @@ test("a LoRA evaluator (base frozen) learns the visible feature; its adapter car
   const [withAdapter, without] = [await gap(r.adapterPath), await gap()];
   t.diagnostic(`S(good) - S(bad): ${without.toFixed(4)} base, ${withAdapter.toFixed(4)} with the adapter`);
   assert.ok(withAdapter > 0.1 && withAdapter > without + 0.05, `gap ${without} -> ${withAdapter}`);
+});
+
+test("likelihoodScore: sequence, per-token and min-token measures from token log-probabilities", () => {
+  const lps = [-0.5, -2, -0.25];
+  const total = -2.75;
+  assert.equal(likelihoodScore("sequence", lps, total), Math.exp(-2.75));
+  assert.equal(likelihoodScore("token", lps, total), Math.exp(-2.75 / 3));
+  assert.equal(likelihoodScore("min", lps, total), Math.exp(-2));
+  // An empty candidate: no token, probability 1 by every measure.
+  for (const per of ["sequence", "token", "min"] as const) assert.equal(likelihoodScore(per, [], 0), 1);
 });

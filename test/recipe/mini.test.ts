@@ -53,6 +53,8 @@ const resultFiles = [
   "evaluator/train/model.gguf",
   "score/detailed/samples.jsonl",
   "score/detailed/likelihood.jsonl",
+  "score/detailed/likelihood-token.jsonl",
+  "score/detailed/likelihood-min.jsonl",
   "mtsf/stage-2-sft/model.gguf",
   "mtsf-control/model.gguf",
   ...arms.flatMap((g) => [`grade/${g}/samples.jsonl`, `eval/${g}/results.json`, `eval/${g}/per-problem.json`]),
@@ -96,6 +98,8 @@ test("the miniature recipe writes every file of the run folder, and a rerun redo
     "evaluator/train/metrics.jsonl",
     "score/detailed/samples.jsonl",
     "score/detailed/likelihood.jsonl",
+    "score/detailed/likelihood-token.jsonl",
+    "score/detailed/likelihood-min.jsonl",
     "mtsf/stage-2-sft/model.gguf",
     "mtsf-control/model.gguf",
     "stages/data.json",
@@ -157,13 +161,50 @@ test("the miniature recipe writes every file of the run folder, and a rerun redo
   assert.equal(scored.length, 12 * 5);
   assert.ok(scored.every((s) => typeof s.score === "number" && s.score >= 0 && s.score <= 1));
   assert.equal(typeof results.results["rr.all@4"], "number");
-  // The likelihood baseline: every sample scored by the generator's own probability of it, and
-  // re-ranking by it in the results and in table (2).
-  const lik = read(ref, "score/detailed/likelihood.jsonl").trim().split("\n").map((l) => JSON.parse(l) as { score?: number; greedy?: boolean });
-  assert.equal(lik.length, 12 * 5);
-  assert.ok(lik.every((s) => typeof s.score === "number" && s.score >= 0 && s.score <= 1));
-  for (const k of ["likelihood.rr.all@4", "likelihood.wrr.top2@4", "likelihood.auc"]) assert.equal(typeof results.results[k], "number", k);
-  assert.match(read(ref, "report.md"), /RR\.All \(generator likelihood\)/);
+  // The likelihood baselines: every sample scored by the generator's own probability of it (whole
+  // sequence, per-token geometric mean, least likely token) in one pass, and re-ranking by each in
+  // the results and in table (2).
+  type Lik = { problem_id: string; sample: number; score?: number; greedy?: boolean; correct?: boolean };
+  const likOf = (f: string): Lik[] => read(ref, `score/detailed/${f}`).trim().split("\n").map((l) => JSON.parse(l) as Lik);
+  const [lik, likToken, likMin] = ["likelihood.jsonl", "likelihood-token.jsonl", "likelihood-min.jsonl"].map(likOf);
+  for (const l of [lik, likToken, likMin]) {
+    assert.equal(l.length, 12 * 5);
+    assert.ok(l.every((s) => typeof s.score === "number" && s.score > 0 && s.score <= 1));
+  }
+  // The same samples in the same order; the product of the token probabilities is at most the least
+  // one, which is at most their geometric mean.
+  lik.forEach((s, i) => {
+    assert.deepEqual([likToken[i].problem_id, likToken[i].sample, likMin[i].problem_id, likMin[i].sample], [s.problem_id, s.sample, s.problem_id, s.sample]);
+    assert.ok(s.score! <= likMin[i].score! * (1 + 1e-12) && likMin[i].score! <= likToken[i].score! * (1 + 1e-12), `${s.problem_id}#${s.sample}`);
+  });
+  assert.ok(likMin.some((s, i) => s.score! < likToken[i].score!), "min token probability differs from the per-token likelihood");
+  for (const p of ["likelihood", "likelihood-token", "likelihood-min"]) {
+    for (const k of [`${p}.rr.all@4`, `${p}.wrr.top2@4`, `${p}.auc`]) assert.equal(typeof results.results[k], "number", k);
+  }
+  // Each baseline's AUC is the within-problem AUC of its file's scores (non-greedy samples; results.json
+  // rounds to 6 decimals).
+  const aucOf = (rows: Lik[]): number => {
+    let wins = 0;
+    let pairs = 0;
+    for (const id of new Set(rows.map((r) => r.problem_id))) {
+      const rs = rows.filter((r) => r.problem_id === id && r.greedy !== true);
+      for (const a of rs.filter((r) => r.correct === true))
+        for (const b of rs.filter((r) => r.correct === false)) {
+          pairs++;
+          wins += a.score! > b.score! ? 1 : a.score! === b.score! ? 0.5 : 0;
+        }
+    }
+    return wins / pairs;
+  };
+  for (const [p, rows] of [["likelihood", lik], ["likelihood-token", likToken], ["likelihood-min", likMin]] as const) {
+    assert.ok(Math.abs(results.results[`${p}.auc`] - aucOf(rows)) < 1e-6, `${p}.auc ${results.results[`${p}.auc`]} vs ${aucOf(rows)}`);
+  }
+  for (const label of ["sequence likelihood", "per-token likelihood", "min token probability"]) {
+    assert.match(read(ref, "report.md"), new RegExp(`\\| RR\\.All \\(${label}\\) \\|`), label);
+    assert.match(read(ref, "report.md"), new RegExp(`\\| W\\.RR\\.Top2 \\(${label}\\) \\|`), label);
+    assert.match(read(ref, "report.html"), new RegExp(`RR\\.All \\(${label}\\)`), label);
+  }
+  assert.match(read(ref, "report.md"), /the baselines' AUCs: sequence likelihood \d\.\d{3}, per-token likelihood \d\.\d{3}, min token probability \d\.\d{3}/);
   assert.match(read(ref, "report.md"), /\(1\) SSFT by solution style/);
   assert.match(read(ref, "report.md"), /\(2\) /);
   assert.match(read(ref, "report.md"), /\(3\) /);

@@ -86,3 +86,46 @@ test("tables: SSFT by style with paired rows; re-ranking with calls when scored,
   assert.doesNotMatch(html, /<script|https?:\/\/(?!www\.w3\.org)/);
   rmSync(dir, { recursive: true });
 });
+
+test("table (2): RR.All and W.RR.Top2 rows for each likelihood baseline, named by its measure, and every baseline's AUC beside the evaluator's", () => {
+  const recipe = resolveRecipeObject({ generators: [{ name: "terse", style: "terse" }, { name: "detailed", style: "detailed" }], eval: { topK: 2, topN: 2 } }, "r.json", "/");
+  const terse = arm("terse", (i) => (i < 4 ? 1 : 0), false);
+  const detailed = arm("detailed", (i) => (i < 6 ? 3 : 1), true);
+  // No baseline in the results: no baseline row, no baseline AUC.
+  const plain = paperTables(recipe, [terse, detailed]).tables[1];
+  assert.equal(plain.rows.length, 6);
+  assert.doesNotMatch(plain.note ?? "", /baseline/i);
+  // The keys the eval stage writes: `likelihood.*` (sequence), `likelihood-token.*`, `likelihood-min.*`.
+  const t = detailed.results.results;
+  const values: Record<string, [number, number, number]> = { likelihood: [0.5, 0.625, 0.718], "likelihood-token": [0.375, 0.5, 0.701], "likelihood-min": [0.25, 0.375, 0.6504] };
+  for (const [prefix, [rr, wrr, auc]] of Object.entries(values)) {
+    t[`${prefix}.rr.all@4`] = rr;
+    t[`${prefix}.rr.all@4_stderr`] = 0.05;
+    t[`${prefix}.wrr.top2@4`] = wrr;
+    t[`${prefix}.auc`] = auc;
+  }
+  const table = paperTables(recipe, [terse, detailed]).tables[1];
+  assert.deepEqual(table.rows.slice(0, 6), plain.rows, "the evaluator's rows are unchanged");
+  assert.deepEqual(table.rows.slice(6), [
+    ["RR.All (sequence likelihood)", "50.0 ± 5.0", "–"],
+    ["W.RR.Top2 (sequence likelihood)", "62.5", "–"],
+    ["RR.All (per-token likelihood)", "37.5 ± 5.0", "–"],
+    ["W.RR.Top2 (per-token likelihood)", "50.0", "–"],
+    ["RR.All (min token probability)", "25.0 ± 5.0", "–"],
+    ["W.RR.Top2 (min token probability)", "37.5", "–"],
+  ]);
+  assert.equal(t["evaluator.auc"], 1);
+  assert.match(table.note ?? "", /problems\): 1\.000; the baselines' AUCs: sequence likelihood 0\.718, per-token likelihood 0\.701, min token probability 0\.650\./);
+  assert.match(table.note ?? "", /"\(min token probability\)" the probability of its least likely token/);
+
+  const dir = mkdtempSync(join(tmpdir(), "mathtune-recipe-report-"));
+  const written = writeRecipeReport(dir, recipe, [terse, detailed]);
+  for (const k of ["likelihood.auc", "likelihood-token.auc", "likelihood-min.auc", "likelihood-min.rr.all@4"]) assert.equal(written.results[k], t[k], k);
+  const md = readFileSync(join(dir, "report.md"), "utf8");
+  assert.match(md, /\| RR\.All \(min token probability\) \| 25\.0 ± 5\.0 \| – \|/);
+  assert.match(md, /\| W\.RR\.Top2 \(per-token likelihood\) \| 50\.0 \| – \|/);
+  const html = readFileSync(join(dir, "report.html"), "utf8");
+  assert.match(html, /<td>RR\.All \(sequence likelihood\)<\/td>/);
+  assert.match(html, /min token probability 0\.650/);
+  rmSync(dir, { recursive: true });
+});

@@ -9,13 +9,13 @@ import { buildResults, writeReport } from "../../report/results.js";
 import type { Recipe } from "../schema.js";
 import { seedOf } from "../schema.js";
 import type { Stage } from "../framework.js";
-import { paths, readProblemList, type Arm } from "./shared.js";
+import { likelihoodBaselines, paths, readProblemList, type Arm } from "./shared.js";
 
 function evalSettings(r: Recipe): Record<string, unknown> {
   return { ...r.eval, seed: seedOf(r, "eval") };
 }
 
-/** Re-ranking strategies that read scores, reported for the likelihood baseline too. */
+/** Re-ranking strategies that read scores, reported for the likelihood baselines too. */
 function rerankStrategies(r: Recipe): Strategy[] {
   const K = r.eval.topK;
   return [{ kind: "rr.all" }, { kind: "rr.top", k: K }, { kind: "wrr" }, { kind: "wrr.top", k: K }];
@@ -28,7 +28,7 @@ export function evalStage(r: Recipe, gen: Arm, scored: boolean, baseline = false
     title: `metrics of ${gen.name}: Pass@1, Pass@k, Maj1@k, MajK@k${scored ? ", re-ranking" : ""}`,
     version: 1,
     config: evalSettings(r),
-    inputs: [paths.test, samplesRel, ...(baseline ? [paths.likelihood(gen.name)] : [])],
+    inputs: [paths.test, samplesRel, ...(baseline ? likelihoodBaselines.map((b) => b.file(gen.name)) : [])],
     outputs: [paths.evalResults(gen.name), `${paths.evalDir(gen.name)}/report.md`, `${paths.evalDir(gen.name)}/report.html`, paths.perProblem(gen.name)],
     async run(ctx) {
       const file = ctx.path(samplesRel);
@@ -48,15 +48,16 @@ export function evalStage(r: Recipe, gen: Arm, scored: boolean, baseline = false
         equivalence: r.eval.cluster === "exact" ? exactEquivalence : graderEquivalence(),
       };
       const ev = evaluate(grouped.problems, { ...settings, strategies });
-      if (baseline) {
-        // The same strategies with the generator's likelihood as the score, under `likelihood.*`
-        // (its within-problem AUC as `likelihood.auc`).
-        const lgrouped = groupSamples(readSamples(ctx.path(paths.likelihood(gen.name))), { problems });
+      // The same strategies with each of the generator's likelihoods as the score, under
+      // `<prefix>.*` (`likelihood.*`: sequence, `likelihood-token.*`, `likelihood-min.*`), each
+      // one's within-problem AUC as `<prefix>.auc`.
+      for (const b of baseline ? likelihoodBaselines : []) {
+        const lgrouped = groupSamples(readSamples(ctx.path(b.file(gen.name))), { problems });
         if (lgrouped.scored > 0) {
           const lev = evaluate(lgrouped.problems, { ...settings, strategies: rerankStrategies(r) });
           for (const [k, v] of Object.entries(lev.results)) {
-            if (/^(rr|wrr)\./.test(k)) ev.results[`likelihood.${k}`] = v;
-            else if (k.startsWith("evaluator.auc")) ev.results[`likelihood.${k.slice("evaluator.".length)}`] = v;
+            if (/^(rr|wrr)\./.test(k)) ev.results[`${b.prefix}.${k}`] = v;
+            else if (k.startsWith("evaluator.auc")) ev.results[`${b.prefix}.${k.slice("evaluator.".length)}`] = v;
           }
         }
       }

@@ -1,5 +1,5 @@
 // The scoring stages: the evaluator's score of each test sample, and the generator's own
-// likelihood as the baseline.
+// likelihood as the baselines (per sequence, per token, least likely token).
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { ErrorCode, MathtuneError } from "../../errors.js";
@@ -11,7 +11,7 @@ import type { Recipe } from "../schema.js";
 import type { Stage, StageContext } from "../framework.js";
 import type { ScoringRunOptions, ScoringRunResult } from "../../sample/score-run.js";
 import type { LocalModel } from "../../sample/local.js";
-import { paths, modelOf, readProblemList } from "./shared.js";
+import { paths, modelOf, readProblemList, likelihoodBaselines } from "./shared.js";
 
 /**
  * Scores `gen`'s graded test samples with the model at `modelPath` into `outRel` (runScoring with
@@ -47,25 +47,32 @@ async function scoreTestSamples(
 }
 
 /**
- * The evaluator's baseline: the main generator's graded test samples scored by the generator's own
- * likelihood of each (no training). The eval stage reports re-ranking by it beside the evaluator's.
+ * The evaluator's baselines: the main generator's graded test samples scored by the generator's own
+ * likelihood of each (no training), in one scoring pass written three ways: sequence likelihood
+ * (`likelihood.jsonl`), per-token likelihood (`likelihood-token.jsonl`) and min token probability
+ * (`likelihood-min.jsonl`). The eval stage reports re-ranking by each beside the evaluator's.
  */
 export function likelihoodStage(r: Recipe, gen: Recipe["generators"][number]): Stage {
   const m = modelOf(r, gen);
   const contextSize = r.sampling.contextSize ?? r.sft.seqLen;
   return {
     id: `likelihood/${gen.name}`,
-    title: `score ${gen.name}'s test samples by the generator's own likelihood (the evaluator's baseline)`,
-    version: 1,
+    title: `score ${gen.name}'s test samples by the generator's own likelihood (the evaluator's baselines)`,
+    version: 2,
     config: { contextSize, template: r.promptTemplate },
     inputs: [paths.test, paths.graded(gen.name), ...(m.rel ? [m.rel] : [])],
     externalInputs: m.abs ? [m.abs] : [],
-    outputs: [paths.likelihood(gen.name)],
+    outputs: likelihoodBaselines.map((b) => b.file(gen.name)),
     async run(ctx) {
       const model = m.rel ? ctx.path(m.rel) : m.abs;
       if (model === undefined) throw new MathtuneError(ErrorCode.usage, "the likelihood baseline needs a local generator model");
-      const res = await scoreTestSamples(ctx, r, gen.name, model, paths.likelihood(gen.name), contextSize, (scorer) => ({
-        likelihood: { per: "sequence", ...(r.promptTemplate !== null ? { promptTemplate: r.promptTemplate } : {}) },
+      const [first, ...more] = likelihoodBaselines;
+      const res = await scoreTestSamples(ctx, r, gen.name, model, first.file(gen.name), contextSize, (scorer) => ({
+        likelihood: {
+          per: first.per,
+          more: more.map((b) => ({ per: b.per, out: ctx.path(b.file(gen.name)) })),
+          ...(r.promptTemplate !== null ? { promptTemplate: r.promptTemplate } : {}),
+        },
         fits: (text) => scorer.promptTokens(text).length <= scorer.contextSize,
       }));
       ctx.say(`  ${res.calls} candidates scored${res.tooLong > 0 ? `; ${res.tooLong} too long to score` : ""}`);

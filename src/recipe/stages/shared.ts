@@ -2,6 +2,7 @@
 import { ProblemSchema, type Problem } from "../../data/records.js";
 import { readJsonl } from "../../util/jsonl.js";
 import type { Recipe } from "../schema.js";
+import type { LikelihoodPer } from "../../sample/score-run.js";
 
 /** Run-folder paths of the stages' files, in one place. */
 export const paths = {
@@ -22,6 +23,8 @@ export const paths = {
   evaluatorModel: "evaluator/train/model.gguf",
   scored: (gen: string) => `score/${gen}/samples.jsonl`,
   likelihood: (gen: string) => `score/${gen}/likelihood.jsonl`,
+  likelihoodToken: (gen: string) => `score/${gen}/likelihood-token.jsonl`,
+  likelihoodMin: (gen: string) => `score/${gen}/likelihood-min.jsonl`,
   mtsfDir: "mtsf",
   mtsfModel: "mtsf/stage-2-sft/model.gguf",
   mtsfStageDir: "mtsf/stage-2-sft",
@@ -31,6 +34,17 @@ export const paths = {
   reportMd: "report.md",
   reportHtml: "report.html",
 } as const;
+
+/**
+ * The likelihood baselines of the evaluator, scored in one pass by the likelihood stage: the
+ * results' key prefix (`<prefix>.rr.all@N`, `<prefix>.auc`), the measure, its file and its name in
+ * table (2).
+ */
+export const likelihoodBaselines: ReadonlyArray<{ prefix: string; per: LikelihoodPer; file: (gen: string) => string; label: string }> = [
+  { prefix: "likelihood", per: "sequence", file: paths.likelihood, label: "sequence likelihood" },
+  { prefix: "likelihood-token", per: "token", file: paths.likelihoodToken, label: "per-token likelihood" },
+  { prefix: "likelihood-min", per: "min", file: paths.likelihoodMin, label: "min token probability" },
+];
 
 /** The model a generator samples: its SSFT output, or the base model as it is. */
 export function modelOf(r: Recipe, gen: Recipe["generators"][number]): { rel?: string; abs?: string } {
