@@ -97,7 +97,7 @@ export function paperTables(recipe: Recipe, arms: ArmResult[], mtsfArms?: MtsfAr
   const tables: Table[] = [
     {
       title: `(1) SSFT by solution style (N = ${N})`,
-      note: `${main.results.meta.problems} test problems; accuracy in % ± bootstrap standard error; paired rows: mean per-problem difference ± its standard error. Pass@1 is ${main.results.meta.pass1Source === "greedy" ? "the greedy solution" : "the mean sample accuracy (no greedy samples)"}.`,
+      note: `${main.results.meta.greedyProblems !== undefined ? `Pass@1 (greedy) and its paired rows on ${main.results.meta.greedyProblems} test problems, the other columns on the first ${main.results.meta.problems} (the ones with N samples)` : `${main.results.meta.problems} test problems`}; accuracy in % ± bootstrap standard error; paired rows: mean per-problem difference ± its standard error. Pass@1 is ${main.results.meta.pass1Source === "greedy" ? "the greedy solution" : "the mean sample accuracy (no greedy samples)"}.`,
       header: ["Generator", "Pass@1", `Maj1@${N}`, `Pass@${N}`],
       rows,
     },

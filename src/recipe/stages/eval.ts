@@ -3,7 +3,7 @@ import { writeFileAtomic } from "../../util/fs.js";
 import { exactEquivalence } from "../../select/cluster.js";
 import { graderEquivalence } from "../../grade/equivalence.js";
 import { needsScores, type Strategy } from "../../select/strategies.js";
-import { evaluate } from "../../metrics/compute.js";
+import { addGreedyOnly, evaluate } from "../../metrics/compute.js";
 import { groupSamples, readSamples } from "../../metrics/samples.js";
 import { buildResults, writeReport } from "../../report/results.js";
 import type { Recipe } from "../schema.js";
@@ -34,7 +34,9 @@ export function evalStage(r: Recipe, gen: Arm, scored: boolean, baseline = false
       const file = ctx.path(samplesRel);
       const problems = new Map(readProblemList(ctx.path(paths.test)).map((p) => [p.id, p]));
       const located = readSamples(file);
-      const grouped = groupSamples(located, { problems });
+      // With `sampling.problems`, the later test problems have only their greedy solution: they
+      // count in the greedy Pass@1 (addGreedyOnly) and nowhere else.
+      const grouped = groupSamples(located, { problems, allowGreedyOnly: true });
       // Samples the evaluator did not score (outside the top-K clusters, or too long) rank below scored ones.
       const K = r.eval.topK;
       const all: Strategy[] = [{ kind: "maj1" }, ...rerankStrategies(r), { kind: "maj1.top", n: r.eval.topN }];
@@ -47,20 +49,21 @@ export function evalStage(r: Recipe, gen: Arm, scored: boolean, baseline = false
         seed: seedOf(r, "eval"),
         equivalence: r.eval.cluster === "exact" ? exactEquivalence : graderEquivalence(),
       };
-      const ev = evaluate(grouped.problems, { ...settings, strategies });
+      const ev0 = evaluate(grouped.problems, { ...settings, strategies });
       // The same strategies with each of the generator's likelihoods as the score, under
       // `<prefix>.*` (`likelihood.*`: sequence, `likelihood-token.*`, `likelihood-min.*`), each
       // one's within-problem AUC as `<prefix>.auc`.
       for (const b of baseline ? likelihoodBaselines : []) {
-        const lgrouped = groupSamples(readSamples(ctx.path(b.file(gen.name))), { problems });
+        const lgrouped = groupSamples(readSamples(ctx.path(b.file(gen.name))), { problems, allowGreedyOnly: true });
         if (lgrouped.scored > 0) {
           const lev = evaluate(lgrouped.problems, { ...settings, strategies: rerankStrategies(r) });
           for (const [k, v] of Object.entries(lev.results)) {
-            if (/^(rr|wrr)\./.test(k)) ev.results[`${b.prefix}.${k}`] = v;
-            else if (k.startsWith("evaluator.auc")) ev.results[`${b.prefix}.${k.slice("evaluator.".length)}`] = v;
+            if (/^(rr|wrr)\./.test(k)) ev0.results[`${b.prefix}.${k}`] = v;
+            else if (k.startsWith("evaluator.auc")) ev0.results[`${b.prefix}.${k.slice("evaluator.".length)}`] = v;
           }
         }
       }
+      const ev = addGreedyOnly(ev0, grouped.greedyOnly, { bootstrap: r.eval.bootstrap, seed: seedOf(r, "eval") });
       const results = buildResults(ev, { samples: samplesRel, problems: paths.test, generator: gen.name, cluster: r.eval.cluster, correct_from_file: true, ...evalSettings(r) });
       writeReport(ctx.path(paths.evalDir(gen.name)), results);
       writeFileAtomic(ctx.path(paths.perProblem(gen.name)), JSON.stringify(ev.perProblem) + "\n");
