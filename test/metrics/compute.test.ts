@@ -2,7 +2,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { defaultKs, evaluate, type ProblemSamples } from "../../src/metrics/compute.js";
+import { addGreedyOnly, defaultKs, evaluate, type ProblemSamples } from "../../src/metrics/compute.js";
+import { pairedDifference } from "../../src/recipe/report.js";
 import { groupSamples, type LocatedSample } from "../../src/metrics/samples.js";
 import type { Sample } from "../../src/data/records.js";
 
@@ -191,4 +192,41 @@ test("groupSamples re-grades with the project's grader as mathtune grade does", 
     g.problems.map((p) => p.answers[0]),
     cases.map(([gold, text]) => gradeSolution(gold, text).extracted),
   );
+});
+
+test("problems with only a greedy solution: grouped apart, then counted in the greedy Pass@1 only", () => {
+  const at = (s: Partial<Sample> & { problem_id: string; sample: number }, line: number): LocatedSample => ({
+    file: "s.jsonl",
+    line,
+    sample: { text: "", tokens: 1, finish: "stop", seed: 0, greedy: false, extracted: "1", correct: false, ...s } as Sample,
+  });
+  const lines = [
+    at({ problem_id: "a", sample: 0, greedy: true, correct: true }, 1),
+    at({ problem_id: "a", sample: 0, correct: true }, 2),
+    at({ problem_id: "a", sample: 1, correct: false }, 3),
+    at({ problem_id: "b", sample: 0, greedy: true, correct: false }, 4),
+    at({ problem_id: "c", sample: 0, greedy: true, correct: true }, 5),
+  ];
+  assert.throws(() => groupSamples(lines), /greedy sample but no sampled candidates/);
+  const g = groupSamples(lines, { allowGreedyOnly: true });
+  assert.deepEqual(g.problems.map((p) => p.id), ["a"]);
+  assert.deepEqual(g.greedyOnly, [{ id: "b", correct: false }, { id: "c", correct: true }]);
+  const ev = evaluate(g.problems, { ks: [1, 2], bootstrap: 50 });
+  const all = addGreedyOnly(ev, g.greedyOnly);
+  close(all.results["pass@1"], 2 / 3);
+  close(all.results["greedy@1"], 2 / 3);
+  assert.ok(all.results["pass@1_stderr"] > 0);
+  close(all.results["maj1@2"], ev.results["maj1@2"]); // the N-sample metrics stay on the sampled problem
+  assert.deepEqual(all.perProblem.ids, ["a", "b", "c"]);
+  assert.deepEqual(all.perProblem.values["pass@1"], [1, 0, 1]);
+  assert.ok(Number.isNaN(all.perProblem.values["maj1@2"][1]));
+  assert.equal(all.meta.greedyProblems, 3);
+  assert.equal(addGreedyOnly(ev, []), ev);
+  // Paired differences skip the problems a metric has no value for (null once written as JSON).
+  const arm = (e: typeof all) => ({ name: "x", style: null, results: {} as never, perProblem: JSON.parse(JSON.stringify(e.perProblem)) as typeof e.perProblem });
+  const other = { ...all, perProblem: { ids: all.perProblem.ids, values: { "pass@1": [0, 0, 1], "maj1@2": [0, NaN, NaN] } } };
+  const d1 = pairedDifference(arm(all), arm(other), "pass@1")!;
+  close(d1.diff, 1 / 3);
+  assert.equal(d1.problems, 3);
+  assert.equal(pairedDifference(arm(all), arm(other), "maj1@2")!.problems, 1);
 });
