@@ -6,7 +6,8 @@
  *     arm against each other arm (same test problems, so the per-problem differences give the
  *     standard error);
  * (2) re-ranking with the evaluator: Maj1, RR.All, RR.TopK, W.RR, W.RR.TopK and evaluator calls,
- *     and the likelihood baselines' RR.All and W.RR.TopK (sequence, per-token, min token);
+ *     the base model as evaluator's (no evaluator training) and the likelihood baselines' RR.All and
+ *     W.RR.TopK (sequence, per-token, min token);
  * (3) MTSF against SSFT and the control.
  * A comparison whose stages did not run says so and names what is missing.
  */
@@ -20,7 +21,7 @@ import { markdownTable } from "../report/markdown.js";
 import { renderPlots } from "../report/html.js";
 import { esc, lineChart, PALETTE, type Series } from "../report/svg.js";
 import type { Recipe } from "./schema.js";
-import { likelihoodBaselines } from "./stages/shared.js";
+import { baseEvaluatorBaseline, likelihoodBaselines } from "./stages/shared.js";
 
 /** One generator arm's evaluation. */
 export interface ArmResult {
@@ -110,17 +111,34 @@ export function paperTables(recipe: Recipe, arms: ArmResult[], mtsfArms?: MtsfAr
     const keys = ["maj1", "rr.all", `rr.top${K}`, "wrr", `wrr.top${K}`, `maj1.top${recipe.eval.topN}`];
     const baselines = likelihoodBaselines.filter((b) => ["rr.all", `wrr.top${K}`, "auc"].some((k) => t[`${b.prefix}.${k}${k === "auc" ? "" : `@${N}`}`] !== undefined));
     const baselineAucs = baselines.filter((b) => t[`${b.prefix}.auc`] !== undefined).map((b) => `${b.label} ${t[`${b.prefix}.auc`].toFixed(3)}`);
+    // The base model as the evaluator, before evaluator training (`base-evaluator.*`).
+    const be = baseEvaluatorBaseline.prefix;
+    const baseEval = ["rr.all", `wrr.top${K}`, "auc"].some((k) => t[`${be}.${k}${k === "auc" ? "" : `@${N}`}`] !== undefined);
+    const beAuc = t[`${be}.auc`];
+    const baseAucText =
+      beAuc === undefined
+        ? ""
+        : `the base model as evaluator before evaluator training: ${beAuc.toFixed(3)}${
+            t[`${be}.auc:pairs`] !== t["evaluator.auc:pairs"] ? ` (${t[`${be}.auc:pairs`]} pairs from ${t[`${be}.auc:problems`]} problems)` : ""
+          }`;
     tables.push({
       title: `(2) Re-ranking with the evaluator (${main.name}, N = ${N})`,
       note:
         "Evaluator calls: solutions the evaluator scores, per problem." +
         (t["evaluator.auc"] !== undefined
           ? ` Evaluator AUC on these test samples (a correct vs an incorrect sample of the same problem; ${t["evaluator.auc:pairs"]} pairs from ${t["evaluator.auc:problems"]} problems): ${t["evaluator.auc"].toFixed(3)}${
-              baselineAucs.length > 0 ? `; the baselines' AUCs: ${baselineAucs.join(", ")}` : ""
-            }.`
-          : baselineAucs.length > 0
-            ? ` The baselines' AUCs (a correct vs an incorrect sample of the same problem): ${baselineAucs.join(", ")}.`
-            : "") +
+              baseAucText !== "" ? `; ${baseAucText}` : ""
+            }${baselineAucs.length > 0 ? `; the baselines' AUCs: ${baselineAucs.join(", ")}` : ""}.`
+          : baseAucText !== ""
+            ? ` AUCs (a correct vs an incorrect sample of the same problem): ${baseAucText}${baselineAucs.length > 0 ? `; the baselines': ${baselineAucs.join(", ")}` : ""}.`
+            : baselineAucs.length > 0
+              ? ` The baselines' AUCs (a correct vs an incorrect sample of the same problem): ${baselineAucs.join(", ")}.`
+              : "") +
+        (baseEval
+          ? ` "(${baseEvaluatorBaseline.label})" rows: the same strategies with the base model (model.base) scoring the same samples through the evaluator's template and label words${
+              recipe.evaluator.scoreTopK > 0 ? ` (top-${recipe.evaluator.scoreTopK} clusters only, as the evaluator)` : ""
+            }, before evaluator training: what the evaluator fine-tuning adds is the difference to the evaluator's rows.`
+          : "") +
         (baselines.length > 0
           ? ` Baseline rows: the same strategies with the generator's own probability of each solution as the score, no evaluator: ${baselines
               .map((b) => `"(${b.label})" ${BASELINE_MEANING[b.per]}`)
@@ -129,6 +147,11 @@ export function paperTables(recipe: Recipe, arms: ArmResult[], mtsfArms?: MtsfAr
       header: ["Strategy", `Accuracy@${N}`, "Evaluator calls / problem"],
       rows: [
         ...keys.filter((k) => t[`${k}@${N}`] !== undefined).map((k) => [displayName(k), pc(t[`${k}@${N}`], t[`${k}@${N}_stderr`]), k === "maj1" ? "0" : ((t[`${k}@${N}:calls`] ?? 0) / main.results.meta.problems).toFixed(1)]),
+        ...(baseEval
+          ? ["rr.all", `wrr.top${K}`]
+              .filter((k) => t[`${be}.${k}@${N}`] !== undefined)
+              .map((k) => [`${displayName(k)} (${baseEvaluatorBaseline.label})`, pc(t[`${be}.${k}@${N}`], t[`${be}.${k}@${N}_stderr`]), ((t[`${be}.${k}@${N}:calls`] ?? 0) / main.results.meta.problems).toFixed(1)])
+          : []),
         ...baselines.flatMap((b) =>
           ["rr.all", `wrr.top${K}`]
             .filter((k) => t[`${b.prefix}.${k}@${N}`] !== undefined)

@@ -194,6 +194,13 @@ const EvaluatorSchema = z.strictObject({
    * it beside the evaluator's (the baseline a trained evaluator has to beat; local models only).
    */
   likelihoodBaseline: z.boolean().default(true),
+  /**
+   * Also score the test samples with the base model (`model.base`) as the evaluator, before any
+   * evaluator training: the same template, label words and `scoreTopK` as the trained evaluator
+   * (`base-evaluator.*` in the results). Applies only when `model.base` is a local GGUF; skipped
+   * when the recipe trains a new model of `model.size`.
+   */
+  baseBaseline: z.boolean().default(true),
   /** Score only the members of the K largest clusters (0: every sample, so RR.All can be reported too). */
   scoreTopK: z.number().int().min(0).default(0),
 });

@@ -215,6 +215,23 @@ test("the plan: the stages a recipe asks for, in order, with the inputs each rea
   const noBaseline = planStages(resolveRecipeObject({ ...base, evaluator: { enabled: true, likelihoodBaseline: false } }, "r.json", "/"));
   assert.ok(!noBaseline.some((s) => s.id === "likelihood/d"));
   assert.deepEqual(noBaseline.find((s) => s.id === "eval/d")?.inputs, ["data/test.jsonl", "score/d/samples.jsonl"]);
+  // With a local base GGUF, the base model as the evaluator (no evaluator training) scores the same
+  // samples in its own stage, after the likelihood one; its file is an input of the eval stage.
+  const withBase = planStages(resolveRecipeObject({ ...base, model: { base: "/m/base.gguf" }, evaluator: { enabled: true } }, "r.json", "/"));
+  assert.deepEqual(withBase.map((s) => s.id).slice(7), ["score/d", "likelihood/d", "score/d/base-evaluator", "eval/d", "report"]);
+  const baseStage = withBase.find((s) => s.id === "score/d/base-evaluator");
+  assert.deepEqual(baseStage?.outputs, ["score/d/base-evaluator.jsonl"]);
+  assert.deepEqual(baseStage?.externalInputs, ["/m/base.gguf"]);
+  assert.deepEqual(withBase.find((s) => s.id === "eval/d")?.inputs.slice(-1), ["score/d/base-evaluator.jsonl"]);
+  // The switch, and no evaluator: no such stage.
+  const baseOff = planStages(resolveRecipeObject({ ...base, model: { base: "/m/base.gguf" }, evaluator: { enabled: true, baseBaseline: false } }, "r.json", "/"));
+  assert.ok(!baseOff.some((s) => s.id === "score/d/base-evaluator"));
+  assert.ok(!(baseOff.find((s) => s.id === "eval/d")?.inputs ?? []).includes("score/d/base-evaluator.jsonl"));
+  assert.ok(!planStages(resolveRecipeObject({ ...base, model: { base: "/m/base.gguf" } }, "r.json", "/")).some((s) => s.id.endsWith("base-evaluator")));
+  // The option does not enter the keys of the other stages (evaluator/train, mtsf/train).
+  for (const id of ["evaluator/train", "score/d", "likelihood/d"]) {
+    assert.deepEqual(baseOff.find((s) => s.id === id)?.config, withBase.find((s) => s.id === id)?.config, id);
+  }
   const withMtsf = planStages(resolveRecipeObject({ ...base, mtsf: { enabled: true } }, "r.json", "/")).map((s) => s.id);
   assert.deepEqual(withMtsf, ["data", "sft/d", "sample/d", "grade/d", "evaluator/sample", "evaluator/grade", "eval/d", "mtsf/train", "mtsf/control", "sample/mtsf", "grade/mtsf", "eval/mtsf", "sample/control", "grade/control", "eval/control", "report"]);
   assert.throws(() => resolveRecipeObject({ generators: [{ name: "control", style: "terse" }], mtsf: { enabled: true } }, "r.json", "/"), /MTSF arm/);
@@ -226,6 +243,9 @@ test("the plan: the stages a recipe asks for, in order, with the inputs each rea
   assert.deepEqual(reused?.inputs, ["evaluator/train/model.gguf", "data/sft-d.jsonl", "sft/d/model.gguf"]);
   assert.match(reused?.title ?? "", /the evaluator \(its SSFT model trained 50 evaluator steps\)/);
   const own = both({ evaluatorSteps: 60 }).find((s) => s.id === "mtsf/train");
+  const ownNoBase = planStages(resolveRecipeObject({ ...base, evaluator: { enabled: true, steps: 50, baseBaseline: false }, mtsf: { enabled: true, evaluatorSteps: 60 } }, "r.json", "/")).find((s) => s.id === "mtsf/train");
+  assert.deepEqual(ownNoBase?.config, own?.config, "mtsf/train's config does not depend on evaluator.baseBaseline");
+  assert.ok(!("baseBaseline" in ((own?.config as { evaluator: object }).evaluator)));
   assert.ok(own?.inputs.includes("sft/d/model.gguf") && !own.inputs.includes("evaluator/train/model.gguf"));
 });
 

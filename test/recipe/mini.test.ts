@@ -55,13 +55,14 @@ const resultFiles = [
   "score/detailed/likelihood.jsonl",
   "score/detailed/likelihood-token.jsonl",
   "score/detailed/likelihood-min.jsonl",
+  "score/detailed/base-evaluator.jsonl",
   "mtsf/stage-2-sft/model.gguf",
   "mtsf-control/model.gguf",
   ...arms.flatMap((g) => [`grade/${g}/samples.jsonl`, `eval/${g}/results.json`, `eval/${g}/per-problem.json`]),
   "results.json",
   "report.md",
 ];
-const STAGES = 23;
+const STAGES = 24;
 
 const work = mkdtempSync(join(tmpdir(), "mathtune-mini-"));
 const ref = join(work, "ref");
@@ -100,6 +101,7 @@ test("the miniature recipe writes every file of the run folder, and a rerun redo
     "score/detailed/likelihood.jsonl",
     "score/detailed/likelihood-token.jsonl",
     "score/detailed/likelihood-min.jsonl",
+    "score/detailed/base-evaluator.jsonl",
     "mtsf/stage-2-sft/model.gguf",
     "mtsf-control/model.gguf",
     "stages/data.json",
@@ -108,6 +110,7 @@ test("the miniature recipe writes every file of the run folder, and a rerun redo
     "stages/evaluator__train.json",
     "stages/score__detailed.json",
     "stages/likelihood__detailed.json",
+    "stages/score__detailed__base-evaluator.json",
     "stages/mtsf__train.json",
     "stages/mtsf__control.json",
     "stages/report.json",
@@ -144,6 +147,7 @@ test("the miniature recipe writes every file of the run folder, and a rerun redo
     "evaluator/train",
     "score/detailed",
     "likelihood/detailed",
+    "score/detailed/base-evaluator",
     "mtsf/train",
     "mtsf/control",
     "report",
@@ -199,6 +203,23 @@ test("the miniature recipe writes every file of the run folder, and a rerun redo
   for (const [p, rows] of [["likelihood", lik], ["likelihood-token", likToken], ["likelihood-min", likMin]] as const) {
     assert.ok(Math.abs(results.results[`${p}.auc`] - aucOf(rows)) < 1e-6, `${p}.auc ${results.results[`${p}.auc`]} vs ${aucOf(rows)}`);
   }
+  // The base model as the evaluator before evaluator training: every sample scored (scoreTopK 0, as
+  // the evaluator) through the same template, in the evaluator's order; re-ranking by it and its
+  // AUC, recomputed from its own file, in the results and in table (2).
+  const baseEval = likOf("base-evaluator.jsonl");
+  assert.equal(baseEval.length, 12 * 5);
+  assert.ok(baseEval.every((s) => typeof s.score === "number" && s.score >= 0 && s.score <= 1));
+  const scoredRows = read(ref, "score/detailed/samples.jsonl").trim().split("\n").map((l) => JSON.parse(l) as Lik);
+  baseEval.forEach((s, i) => assert.deepEqual([s.problem_id, s.sample, s.correct], [scoredRows[i].problem_id, scoredRows[i].sample, scoredRows[i].correct]));
+  assert.ok(baseEval.some((s, i) => s.score !== scoredRows[i].score), "the base model's scores are not the trained evaluator's");
+  for (const k of ["base-evaluator.rr.all@4", "base-evaluator.rr.all@4_stderr", "base-evaluator.rr.all@4:calls", "base-evaluator.wrr.top2@4", "base-evaluator.auc", "base-evaluator.auc:pairs", "base-evaluator.auc:problems"]) {
+    assert.equal(typeof results.results[k], "number", k);
+  }
+  assert.ok(Math.abs(results.results["base-evaluator.auc"] - aucOf(baseEval)) < 1e-6, `base-evaluator.auc ${results.results["base-evaluator.auc"]} vs ${aucOf(baseEval)}`);
+  assert.ok(Math.abs(results.results["evaluator.auc"] - aucOf(scoredRows)) < 1e-6, `evaluator.auc ${results.results["evaluator.auc"]} vs ${aucOf(scoredRows)}`);
+  assert.match(read(ref, "report.md"), /\| RR\.All \(base model as evaluator, no evaluator training\) \| [\d.]+ ± [\d.]+ \| [\d.]+ \|/);
+  assert.match(read(ref, "report.md"), /\| W\.RR\.Top2 \(base model as evaluator, no evaluator training\) \|/);
+  assert.match(read(ref, "report.md"), /problems\): \d\.\d{3}; the base model as evaluator before evaluator training: \d\.\d{3}[^;]*; the baselines' AUCs/);
   for (const label of ["sequence likelihood", "per-token likelihood", "min token probability"]) {
     assert.match(read(ref, "report.md"), new RegExp(`\\| RR\\.All \\(${label}\\) \\|`), label);
     assert.match(read(ref, "report.md"), new RegExp(`\\| W\\.RR\\.Top2 \\(${label}\\) \\|`), label);

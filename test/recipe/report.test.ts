@@ -129,3 +129,48 @@ test("table (2): RR.All and W.RR.Top2 rows for each likelihood baseline, named b
   assert.match(html, /min token probability 0\.650/);
   rmSync(dir, { recursive: true });
 });
+
+test("table (2): the base model as evaluator (no evaluator training) gets RR.All and W.RR.Top2 rows with its calls, and its AUC beside the evaluator's", () => {
+  const recipe = resolveRecipeObject({ generators: [{ name: "terse", style: "terse" }, { name: "detailed", style: "detailed" }], eval: { topK: 2, topN: 2 } }, "r.json", "/");
+  const terse = arm("terse", (i) => (i < 4 ? 1 : 0), false);
+  const detailed = arm("detailed", (i) => (i < 6 ? 3 : 1), true);
+  const plain = paperTables(recipe, [terse, detailed]).tables[1];
+  assert.doesNotMatch(plain.note ?? "", /base model/);
+  // The keys the eval stage writes from score/<main>/base-evaluator.jsonl, beside a likelihood baseline.
+  const t = detailed.results.results;
+  Object.assign(t, {
+    "base-evaluator.rr.all@4": 0.625,
+    "base-evaluator.rr.all@4_stderr": 0.04,
+    "base-evaluator.rr.all@4:calls": 32,
+    "base-evaluator.wrr.top2@4": 0.75,
+    "base-evaluator.wrr.top2@4:calls": 32,
+    "base-evaluator.auc": 0.6123,
+    "base-evaluator.auc:pairs": t["evaluator.auc:pairs"],
+    "base-evaluator.auc:problems": t["evaluator.auc:problems"],
+    "likelihood.rr.all@4": 0.5,
+    "likelihood.wrr.top2@4": 0.625,
+    "likelihood.auc": 0.718,
+  });
+  const table = paperTables(recipe, [terse, detailed]).tables[1];
+  assert.deepEqual(table.rows.slice(0, 6), plain.rows, "the evaluator's rows are unchanged");
+  assert.deepEqual(table.rows.slice(6), [
+    ["RR.All (base model as evaluator, no evaluator training)", "62.5 ± 4.0", "4.0"],
+    ["W.RR.Top2 (base model as evaluator, no evaluator training)", "75.0", "4.0"],
+    ["RR.All (sequence likelihood)", "50.0", "–"],
+    ["W.RR.Top2 (sequence likelihood)", "62.5", "–"],
+  ]);
+  assert.match(table.note ?? "", /problems\): 1\.000; the base model as evaluator before evaluator training: 0\.612; the baselines' AUCs: sequence likelihood 0\.718\./);
+  assert.match(table.note ?? "", /"\(base model as evaluator, no evaluator training\)" rows: .*model\.base/);
+  // When the base model's AUC rests on other pairs (samples too long for its context), it says on which.
+  t["base-evaluator.auc:pairs"] = 5;
+  t["base-evaluator.auc:problems"] = 2;
+  assert.match(paperTables(recipe, [terse, detailed]).tables[1].note ?? "", /before evaluator training: 0\.612 \(5 pairs from 2 problems\);/);
+
+  const dir = mkdtempSync(join(tmpdir(), "mathtune-recipe-report-"));
+  const written = writeRecipeReport(dir, recipe, [terse, detailed]);
+  for (const k of ["base-evaluator.auc", "base-evaluator.rr.all@4", "base-evaluator.wrr.top2@4"]) assert.equal(written.results[k], t[k], k);
+  const md = readFileSync(join(dir, "report.md"), "utf8");
+  assert.match(md, /\| RR\.All \(base model as evaluator, no evaluator training\) \| 62\.5 ± 4\.0 \| 4\.0 \|/);
+  assert.match(md, /\| W\.RR\.Top2 \(base model as evaluator, no evaluator training\) \| 75\.0 \| 4\.0 \|/);
+  rmSync(dir, { recursive: true });
+});

@@ -9,7 +9,7 @@ import { buildResults, writeReport } from "../../report/results.js";
 import type { Recipe } from "../schema.js";
 import { seedOf } from "../schema.js";
 import type { Stage } from "../framework.js";
-import { likelihoodBaselines, paths, readProblemList, type Arm } from "./shared.js";
+import { baseEvaluatorBaseline, likelihoodBaselines, paths, readProblemList, type Arm } from "./shared.js";
 
 function evalSettings(r: Recipe): Record<string, unknown> {
   return { ...r.eval, seed: seedOf(r, "eval") };
@@ -21,14 +21,16 @@ function rerankStrategies(r: Recipe): Strategy[] {
   return [{ kind: "rr.all" }, { kind: "rr.top", k: K }, { kind: "wrr" }, { kind: "wrr.top", k: K }];
 }
 
-export function evalStage(r: Recipe, gen: Arm, scored: boolean, baseline = false): Stage {
+export function evalStage(r: Recipe, gen: Arm, scored: boolean, baseline = false, baseEvaluator = false): Stage {
   const samplesRel = scored ? paths.scored(gen.name) : paths.graded(gen.name);
+  // The re-ranking baselines whose scores this stage reads: the likelihoods, the base model as evaluator.
+  const baselines = [...(baseline ? likelihoodBaselines : []), ...(baseEvaluator ? [baseEvaluatorBaseline] : [])];
   return {
     id: `eval/${gen.name}`,
     title: `metrics of ${gen.name}: Pass@1, Pass@k, Maj1@k, MajK@k${scored ? ", re-ranking" : ""}`,
     version: 1,
     config: evalSettings(r),
-    inputs: [paths.test, samplesRel, ...(baseline ? likelihoodBaselines.map((b) => b.file(gen.name)) : [])],
+    inputs: [paths.test, samplesRel, ...baselines.map((b) => b.file(gen.name))],
     outputs: [paths.evalResults(gen.name), `${paths.evalDir(gen.name)}/report.md`, `${paths.evalDir(gen.name)}/report.html`, paths.perProblem(gen.name)],
     async run(ctx) {
       const file = ctx.path(samplesRel);
@@ -50,10 +52,10 @@ export function evalStage(r: Recipe, gen: Arm, scored: boolean, baseline = false
         equivalence: r.eval.cluster === "exact" ? exactEquivalence : graderEquivalence(),
       };
       const ev0 = evaluate(grouped.problems, { ...settings, strategies });
-      // The same strategies with each of the generator's likelihoods as the score, under
-      // `<prefix>.*` (`likelihood.*`: sequence, `likelihood-token.*`, `likelihood-min.*`), each
-      // one's within-problem AUC as `<prefix>.auc`.
-      for (const b of baseline ? likelihoodBaselines : []) {
+      // The same strategies with each baseline's score, under `<prefix>.*` (the generator's
+      // likelihoods: `likelihood.*` sequence, `likelihood-token.*`, `likelihood-min.*`; the base model
+      // as evaluator: `base-evaluator.*`), each one's within-problem AUC as `<prefix>.auc`.
+      for (const b of baselines) {
         const lgrouped = groupSamples(readSamples(ctx.path(b.file(gen.name))), { problems, allowGreedyOnly: true });
         if (lgrouped.scored > 0) {
           const lev = evaluate(lgrouped.problems, { ...settings, strategies: rerankStrategies(r) });

@@ -102,7 +102,7 @@ function watchSteps(file: string, label: string, total: number): () => void {
 
 export function evaluatorTrainStage(r: Recipe, main: Recipe["generators"][number]): Stage {
   const m = modelOf(r, main);
-  const { enabled: _on, n: _n, problems: _p, scoreTopK: _k, likelihoodBaseline: _l, ...settings } = r.evaluator;
+  const { enabled: _on, n: _n, problems: _p, scoreTopK: _k, likelihoodBaseline: _l, baseBaseline: _b, ...settings } = r.evaluator;
   return {
     id: "evaluator/train",
     title: `train the evaluator from ${main.name} (${r.evaluator.loss} loss, ${r.evaluator.steps} steps)`,

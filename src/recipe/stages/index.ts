@@ -15,7 +15,7 @@ import { gradeStage } from "./grade.js";
 import { mtsfStage, controlStage } from "./mtsf.js";
 import { reportStage } from "./report.js";
 import { sampleStage } from "./sample.js";
-import { likelihoodStage, scoreStage } from "./score.js";
+import { baseEvaluatorStage, likelihoodStage, scoreStage } from "./score.js";
 import { sftStage } from "./sft.js";
 import { paths, modelOf, type Arm } from "./shared.js";
 
@@ -41,7 +41,10 @@ export function planStages(r: Recipe): Stage[] {
     if (scored) stages.push(evaluatorTrainStage(r, main), scoreStage(r, main));
     const baseline = scored && r.evaluator.likelihoodBaseline && r.sampling.server === null && (arm.model.rel !== undefined || arm.model.abs !== undefined);
     if (baseline) stages.push(likelihoodStage(r, main));
-    stages.push(evalStage(r, arm, scored, baseline));
+    // The base model as the evaluator before evaluator training: needs a local base GGUF (not a new model of model.size).
+    const baseEval = scored && r.evaluator.baseBaseline && r.model.base !== null;
+    if (baseEval) stages.push(baseEvaluatorStage(r, main));
+    stages.push(evalStage(r, arm, scored, baseline, baseEval));
   }
   if (r.mtsf.enabled) {
     stages.push(mtsfStage(r, main), controlStage(r, main));

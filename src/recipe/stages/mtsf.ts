@@ -24,7 +24,8 @@ export function mtsfReusesEvaluator(r: Recipe): boolean {
 }
 
 export function mtsfStage(r: Recipe, main: Recipe["generators"][number]): Stage {
-  const e = r.evaluator;
+  // baseBaseline only adds a scoring stage: left out of the config, so MTSF's key does not depend on it.
+  const { baseBaseline: _b, ...e } = r.evaluator;
   const reuse = mtsfReusesEvaluator(r);
   return {
     id: "mtsf/train",

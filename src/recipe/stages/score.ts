@@ -11,7 +11,7 @@ import type { Recipe } from "../schema.js";
 import type { Stage, StageContext } from "../framework.js";
 import type { ScoringRunOptions, ScoringRunResult } from "../../sample/score-run.js";
 import type { LocalModel } from "../../sample/local.js";
-import { paths, modelOf, readProblemList, likelihoodBaselines } from "./shared.js";
+import { paths, modelOf, readProblemList, likelihoodBaselines, baseEvaluatorBaseline } from "./shared.js";
 
 /**
  * Scores `gen`'s graded test samples with the model at `modelPath` into `outRel` (runScoring with
@@ -86,6 +86,17 @@ export function evaluatorTemplate(r: Recipe): string {
   return resolveEvaluatorTemplate(r.evaluator.template, r.promptTemplate ?? undefined);
 }
 
+/** How the evaluator scores the test samples, for the trained evaluator and the base model alike. */
+function evaluatorScoring(r: Recipe): (scorer: LocalModel) => Partial<ScoringRunOptions> {
+  return (scorer) => ({
+    topK: r.evaluator.scoreTopK,
+    template: evaluatorTemplate(r),
+    equivalence: r.eval.cluster === "exact" ? exactEquivalence : graderEquivalence(),
+    // Template, label and a margin of a few tokens must fit the scorer's context.
+    fits: (prompt) => scorer.promptTokens(prompt).length + 4 <= scorer.contextSize,
+  });
+}
+
 /** Scores a generator's graded test samples with the evaluator. */
 export function scoreStage(r: Recipe, gen: Recipe["generators"][number]): Stage {
   const contextSize = r.evaluator.seqLen;
@@ -97,14 +108,36 @@ export function scoreStage(r: Recipe, gen: Recipe["generators"][number]): Stage 
     inputs: [paths.test, paths.graded(gen.name), paths.evaluatorModel],
     outputs: [paths.scored(gen.name)],
     async run(ctx) {
-      const res = await scoreTestSamples(ctx, r, gen.name, ctx.path(paths.evaluatorModel), paths.scored(gen.name), contextSize, (scorer) => ({
-        topK: r.evaluator.scoreTopK,
-        template: evaluatorTemplate(r),
-        equivalence: r.eval.cluster === "exact" ? exactEquivalence : graderEquivalence(),
-        // Template, label and a margin of a few tokens must fit the scorer's context.
-        fits: (prompt) => scorer.promptTokens(prompt).length + 4 <= scorer.contextSize,
-      }));
+      const res = await scoreTestSamples(ctx, r, gen.name, ctx.path(paths.evaluatorModel), paths.scored(gen.name), contextSize, evaluatorScoring(r));
       ctx.say(`  ${res.calls} evaluator calls for ${res.candidates} candidates${res.tooLong > 0 ? `; ${res.tooLong} too long to score` : ""}`);
+      return { calls: res.calls, candidates: res.candidates, too_long: res.tooLong };
+    },
+  };
+}
+
+/**
+ * The evaluator's baseline before any evaluator training: the recipe's base model (`model.base`)
+ * scores the main generator's graded test samples through the same evaluator template and label
+ * words, with the same `scoreTopK`, as the trained evaluator (`base-evaluator.jsonl`). The eval
+ * stage reports re-ranking by it and its AUC under `base-evaluator.*`: what the evaluator
+ * fine-tuning adds is the difference.
+ */
+export function baseEvaluatorStage(r: Recipe, gen: Recipe["generators"][number]): Stage {
+  const contextSize = r.evaluator.seqLen;
+  const base = r.model.base;
+  const out = baseEvaluatorBaseline.file(gen.name);
+  return {
+    id: `score/${gen.name}/base-evaluator`,
+    title: `score ${gen.name}'s test samples with the base model as the evaluator (no evaluator training)${r.evaluator.scoreTopK > 0 ? ` (top-${r.evaluator.scoreTopK} clusters only)` : ""}`,
+    version: 1,
+    config: { scoreTopK: r.evaluator.scoreTopK, template: r.evaluator.template, promptTemplate: r.promptTemplate, contextSize, cluster: r.eval.cluster },
+    inputs: [paths.test, paths.graded(gen.name)],
+    externalInputs: base !== null ? [base] : [],
+    outputs: [out],
+    async run(ctx) {
+      if (base === null) throw new MathtuneError(ErrorCode.usage, "the base-evaluator baseline needs a local base model (model.base)");
+      const res = await scoreTestSamples(ctx, r, gen.name, base, out, contextSize, evaluatorScoring(r));
+      ctx.say(`  ${res.calls} base-model evaluator calls for ${res.candidates} candidates${res.tooLong > 0 ? `; ${res.tooLong} too long to score` : ""}`);
       return { calls: res.calls, candidates: res.candidates, too_long: res.tooLong };
     },
   };

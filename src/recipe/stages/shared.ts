@@ -25,6 +25,7 @@ export const paths = {
   likelihood: (gen: string) => `score/${gen}/likelihood.jsonl`,
   likelihoodToken: (gen: string) => `score/${gen}/likelihood-token.jsonl`,
   likelihoodMin: (gen: string) => `score/${gen}/likelihood-min.jsonl`,
+  baseEvaluator: (gen: string) => `score/${gen}/base-evaluator.jsonl`,
   mtsfDir: "mtsf",
   mtsfModel: "mtsf/stage-2-sft/model.gguf",
   mtsfStageDir: "mtsf/stage-2-sft",
@@ -45,6 +46,13 @@ export const likelihoodBaselines: ReadonlyArray<{ prefix: string; per: Likelihoo
   { prefix: "likelihood-token", per: "token", file: paths.likelihoodToken, label: "per-token likelihood" },
   { prefix: "likelihood-min", per: "min", file: paths.likelihoodMin, label: "min token probability" },
 ];
+
+/**
+ * The base model (`model.base`) as an evaluator with no evaluator training: the same template,
+ * label words and `scoreTopK` as the trained evaluator (stage `score/<main>/base-evaluator`). Its
+ * results' key prefix, its file and its name in table (2).
+ */
+export const baseEvaluatorBaseline = { prefix: "base-evaluator", file: paths.baseEvaluator, label: "base model as evaluator, no evaluator training" } as const;
 
 /** The model a generator samples: its SSFT output, or the base model as it is. */
 export function modelOf(r: Recipe, gen: Recipe["generators"][number]): { rel?: string; abs?: string } {
