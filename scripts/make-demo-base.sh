@@ -23,7 +23,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 work="${1:-$here/runs/demo-base}"
 steps1="${STEPS1:-1800}"
-steps2="${STEPS2:-900}"
+steps2="${STEPS2:-500}"
 own_problems="${OWN_PROBLEMS:-1200}"
 own_n="${OWN_N:-4}"
 cli=(node "$here/bin/mathtune.js")
