@@ -189,7 +189,7 @@ test("recipe: defaults, overrides, and errors that name the file, line and field
 });
 
 test("the shipped presets resolve (paper-math once given its data folder, which it does not point to itself)", () => {
-  for (const name of ["demo", "mini"]) {
+  for (const name of ["demo", "mini", "demo-checkable"]) {
     const file = new URL(`../../recipes/${name}.json`, import.meta.url).pathname;
     const r = loadRecipe(file);
     assert.ok(r.generators.length >= 1, name);
@@ -255,4 +255,17 @@ test("recipe precision reaches the SSFT trainer's options (bf16), and f32 leaves
   assert.equal(sftOptions(resolveRecipeObject({ ...base, precision: "bf16" }, "r.json", "/"), "x", "/", false).precision, "bf16");
   assert.equal(sftOptions(resolveRecipeObject(base, "r.json", "/"), "x", "/", false).precision, undefined);
   assert.throws(() => resolveRecipeObject({ ...base, precision: "f16" }, "r.json", "/"), /precision/);
+});
+
+test("sampling.problems: the N samples on the first test problems only, the greedy decode on all; the config hash moves only when it is set", async () => {
+  const { samplingConfig, sampleStage } = await import("../../src/recipe/stages/sample.js");
+  const base = { generators: [{ name: "d", style: "detailed" }] };
+  const plain = resolveRecipeObject(base, "r.json", "/");
+  assert.equal(plain.sampling.problems, 0);
+  assert.equal("problems" in samplingConfig(plain), false);
+  const some = resolveRecipeObject({ ...base, sampling: { problems: 150 } }, "r.json", "/");
+  assert.equal(samplingConfig(some).problems, 150);
+  const arm = { name: "d", model: { rel: "sft/d/model.gguf" } } as Parameters<typeof sampleStage>[1];
+  assert.match(sampleStage(some, arm).title, /the N on the first 150/);
+  assert.throws(() => resolveRecipeObject({ ...base, sampling: { problems: -1 } }, "r.json", "/"), /sampling\.problems/);
 });
