@@ -16,7 +16,7 @@ const RECORDS: ReadonlyArray<{ title: string; schema: z.ZodType; files: string; 
   {
     title: "SFT example",
     schema: SftExampleSchema,
-    files: "written by `data sft` and the recipe (`data/sft-<generator>.jsonl`); read by `train sft`",
+    files: "written by `data sft` and the recipe (`data/sft-<generator>.jsonl`; with `loss_spans`, the line evaluator's `line-evaluator/data.jsonl`); read by `train sft`",
     example: { prompt: "Problem: Find 108 mod 3.\nSolution:\n", completion: "3*36=108\n108-108=0, so 108 mod 3=0\n\\boxed{0}", id: "synth/train/0" },
   },
   {

@@ -22,7 +22,11 @@ export const SftExampleSchema = z.object({
   prompt: z.string().describe("the generator prompt, problem included"),
   completion: z.string().min(1).describe("the solution; the loss is on these tokens only"),
   id: z.string().optional().describe("the problem's id"),
-}).describe("A supervised fine-tuning example in TRL's prompt-completion shape; loss on `completion` only.");
+  loss_spans: z
+    .array(z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()]))
+    .optional()
+    .describe("character ranges [start, end) of `completion` that carry the loss, in order and apart; when given, only they do (and not the closing EOS)"),
+}).describe("A supervised fine-tuning example in TRL's prompt-completion shape; loss on `completion` only (or on its `loss_spans`).");
 export type SftExample = z.infer<typeof SftExampleSchema>;
 
 /**

@@ -21,7 +21,7 @@ import { markdownTable } from "../report/markdown.js";
 import { renderPlots } from "../report/html.js";
 import { esc, lineChart, PALETTE, type Series } from "../report/svg.js";
 import type { Recipe } from "./schema.js";
-import { baseEvaluatorBaseline, likelihoodBaselines } from "./stages/shared.js";
+import { baseEvaluatorBaseline, likelihoodBaselines, lineEvaluatorRow } from "./stages/shared.js";
 
 /** One generator arm's evaluation. */
 export interface ArmResult {
@@ -121,6 +121,10 @@ export function paperTables(recipe: Recipe, arms: ArmResult[], mtsfArms?: MtsfAr
         : `the base model as evaluator before evaluator training: ${beAuc.toFixed(3)}${
             t[`${be}.auc:pairs`] !== t["evaluator.auc:pairs"] ? ` (${t[`${be}.auc:pairs`]} pairs from ${t[`${be}.auc:problems`]} problems)` : ""
           }`;
+    // The line evaluator, an ablation beside the paper's evaluator (`line-evaluator.*`).
+    const le = lineEvaluatorRow.prefix;
+    const lineKeys = ["rr.all", `rr.top${K}`, `wrr.top${K}`].filter((k) => t[`${le}.${k}@${N}`] !== undefined);
+    const leAuc = t[`${le}.auc`];
     tables.push({
       title: `(2) Re-ranking with the evaluator (${main.name}, N = ${N})`,
       note:
@@ -139,6 +143,11 @@ export function paperTables(recipe: Recipe, arms: ArmResult[], mtsfArms?: MtsfAr
               recipe.evaluator.scoreTopK > 0 ? ` (top-${recipe.evaluator.scoreTopK} clusters only, as the evaluator)` : ""
             }, before evaluator training: what the evaluator fine-tuning adds is the difference to the evaluator's rows.`
           : "") +
+        (lineKeys.length > 0 || leAuc !== undefined
+          ? ` "(${lineEvaluatorRow.label})" rows: an evaluator trained on a label after every line (true or not) instead of one per solution, scoring a solution by the probability that every line is true (lineEvaluator; not the paper's setting)${
+              leAuc !== undefined ? `; its AUC ${leAuc.toFixed(3)}` : ""
+            }.`
+          : "") +
         (baselines.length > 0
           ? ` Baseline rows: the same strategies with the generator's own probability of each solution as the score, no evaluator: ${baselines
               .map((b) => `"(${b.label})" ${BASELINE_MEANING[b.per]}`)
@@ -152,6 +161,7 @@ export function paperTables(recipe: Recipe, arms: ArmResult[], mtsfArms?: MtsfAr
               .filter((k) => t[`${be}.${k}@${N}`] !== undefined)
               .map((k) => [`${displayName(k)} (${baseEvaluatorBaseline.label})`, pc(t[`${be}.${k}@${N}`], t[`${be}.${k}@${N}_stderr`]), ((t[`${be}.${k}@${N}:calls`] ?? 0) / main.results.meta.problems).toFixed(1)])
           : []),
+        ...lineKeys.map((k) => [`${displayName(k)} (${lineEvaluatorRow.label})`, pc(t[`${le}.${k}@${N}`], t[`${le}.${k}@${N}_stderr`]), ((t[`${le}.${k}@${N}:calls`] ?? 0) / main.results.meta.problems).toFixed(1)]),
         ...baselines.flatMap((b) =>
           ["rr.all", `wrr.top${K}`]
             .filter((k) => t[`${b.prefix}.${k}@${N}`] !== undefined)

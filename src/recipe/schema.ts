@@ -205,6 +205,25 @@ const EvaluatorSchema = z.strictObject({
   scoreTopK: z.number().int().min(0).default(0),
 });
 
+const LineEvaluatorSchema = z.strictObject({
+  /**
+   * Also train an evaluator on dense per-line labels (process supervision; src/data/line-labels.ts)
+   * and report re-ranking by it beside the paper's evaluator as an ablation (`line-evaluator.*` in
+   * the results). Its labels: each line of the evaluator's training samples judged by the synthetic
+   * world (data.source "synth"), plus the world's own solutions and wrong solutions of the training
+   * problems. Needs evaluator.enabled (it shares the evaluator's samples).
+   */
+  enabled: z.boolean().default(false),
+  /** Training problems of the world whose solutions and wrong solutions join the data (the first ones; 0: all). */
+  worldProblems: z.number().int().min(0).default(0),
+  steps: posInt.default(400),
+  batch: posInt.default(16),
+  /** Tokens per row; null: the evaluator's seqLen, else the trainer's default. */
+  seqLen: posInt.nullable().default(null),
+  /** Peak learning rate; null: the trainer's fine-tuning default. */
+  lr: z.number().positive().nullable().default(null),
+});
+
 const MtsfSchema = z.strictObject({
   /**
    * Multi-task sequential fine-tuning of the main generator: its SSFT model trained as an evaluator
@@ -254,6 +273,7 @@ export const RecipeSchema = z.strictObject({
   sampling: SamplingSchema.prefault({}),
   grade: GradeSchema.prefault({}),
   evaluator: EvaluatorSchema.prefault({}),
+  lineEvaluator: LineEvaluatorSchema.prefault({}),
   mtsf: MtsfSchema.prefault({}),
   eval: EvalSchema.prefault({}),
 });

@@ -12,7 +12,8 @@ import { inputError } from "../errors.js";
 import { extractAnswer } from "../grade/index.js";
 import { graderEquivalence } from "../grade/equivalence.js";
 import type { LocatedSample } from "../metrics/samples.js";
-import { evaluatorScore } from "./scoring.js";
+import { evaluatorScore, lineEvaluatorScore } from "./scoring.js";
+import { scoringText } from "../data/line-labels.js";
 import type { Scorer } from "./types.js";
 import { clusterCandidates, type AnswerEquivalence } from "../select/cluster.js";
 import type { EvaluatorLabelWords } from "../train/evaluator-data.js";
@@ -59,6 +60,12 @@ export interface ScoringRunOptions {
    * scoring pass for all; each file resumes on its own). Defaults to off.
    */
   likelihood?: { per: LikelihoodPer; promptTemplate?: string; more?: ReadonlyArray<{ per: LikelihoodPer; out: string }> };
+  /**
+   * Score each candidate as a line evaluator (trained on per-line labels, src/data/line-labels.ts):
+   * the probability that every line is true, after the generator prompt (with `promptTemplate`).
+   * Defaults to off (the paper's evaluator: S after the evaluator template).
+   */
+  lines?: { promptTemplate?: string };
   /** Whether an evaluator input fits the scorer's context; a candidate that does not gets no score. Defaults to always. */
   fits?: (text: string) => boolean;
   /** Print no progress. Defaults to false. */
@@ -141,6 +148,15 @@ export async function runScoring(o: ScoringRunOptions): Promise<ScoringRunResult
           result.calls++;
           const r = await o.scorer.continuationLogprobs(prompt, s.text);
           return outs.map(({ per }) => likelihoodScore(per!, r.logprobs, r.total));
+        }
+        if (o.lines) {
+          const prompt = generatorPrompt(problem.problem, o.lines.promptTemplate === undefined ? {} : { template: o.lines.promptTemplate });
+          if (o.fits && !o.fits(prompt + scoringText(s.text).text)) {
+            result.tooLong++;
+            return undefined;
+          }
+          result.calls++;
+          return [(await lineEvaluatorScore(o.scorer, prompt, s.text)).score];
         }
         const prompt = evaluatorPrompt(problem.problem, s.text, o.template === undefined ? {} : { template: o.template });
         if (o.fits && !o.fits(prompt)) {

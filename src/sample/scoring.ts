@@ -4,6 +4,7 @@
  */
 import { MathtuneError, ErrorCode } from "../errors.js";
 import type { Scorer } from "./types.js";
+import { scoringText } from "../data/line-labels.js";
 
 /** log p(continuation | prompt), summed over the continuation's tokens. */
 export async function sequenceLogLikelihood(scorer: Scorer, prompt: string, continuation: string): Promise<number> {
@@ -57,4 +58,39 @@ export async function evaluatorScore(scorer: Scorer, prompt: string, options: Ev
   const lp = options.mode === "sequence" ? sum(p.logprobs.slice(d)) : p.logprobs[d];
   const ln = options.mode === "sequence" ? sum(n.logprobs.slice(d)) : n.logprobs[d];
   return { score: scoreFromLogprobs(lp, ln), logpPositive: lp, logpNegative: ln };
+}
+
+/** The line evaluator's verdict on one candidate (src/data/line-labels.ts). */
+export interface LineEvaluatorScore {
+  /** p(every line true) = exp(sum of lineLogprobs), in [0, 1]. */
+  score: number;
+  /** log p(label y) after each line, every earlier line labelled y. */
+  lineLogprobs: number[];
+}
+
+/**
+ * The score of a candidate by an evaluator trained on per-line labels: the candidate after the
+ * generator `prompt`, each line followed by its mark and the true label, scored in one pass; the
+ * score is the probability of all the true labels. Each label must be a token of its own.
+ */
+export async function lineEvaluatorScore(scorer: Scorer, prompt: string, solution: string): Promise<LineEvaluatorScore> {
+  const a = scoringText(solution);
+  const r = await scorer.continuationLogprobs(prompt, a.text);
+  // Character offset of each token, to find the tokens that are the labels.
+  const at = new Map<number, number>();
+  let offset = 0;
+  r.tokens.forEach((t, i) => {
+    at.set(offset, i);
+    offset += t.length;
+  });
+  const lineLogprobs = a.labels.map(([start, end]) => {
+    const i = at.get(start);
+    if (i === undefined || r.tokens[i].length !== end - start) {
+      throw new MathtuneError(ErrorCode.input, `the label at character ${start} of a line-labelled candidate is not a token of its own in this model's vocabulary`, {
+        hint: "the line evaluator needs a tokenizer that splits the mark and the label word (character vocabularies do)",
+      });
+    }
+    return r.logprobs[i];
+  });
+  return { score: Math.exp(lineLogprobs.reduce((s, x) => s + x, 0)), lineLogprobs };
 }

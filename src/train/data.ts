@@ -31,14 +31,41 @@ export interface Batch {
 export interface EncodedExample {
   prompt: number[];
   completion: number[];
+  /** Per completion token, whether it carries the loss; absent: all of them do. */
+  supervised?: boolean[];
 }
 
-/** Tokenizes records. */
+/**
+ * Tokenizes records. A record with `loss_spans` is encoded piece by piece at the span edges (so a
+ * span is whole tokens: exact for character vocabularies, and for BPE the pieces are tokenized
+ * apart), and only the spans' tokens are supervised; without spans the completion and EOS are.
+ */
 export function encodeExamples(examples: readonly SftExample[], tok: Tokenizer): EncodedExample[] {
-  return examples.map((e) => ({
-    prompt: [...(tok.addBos ? [tok.bosId] : []), ...tok.encode(e.prompt)],
-    completion: [...tok.encode(e.completion), tok.eosId],
-  }));
+  return examples.map((e) => {
+    const prompt = [...(tok.addBos ? [tok.bosId] : []), ...tok.encode(e.prompt)];
+    if (e.loss_spans === undefined) return { prompt, completion: [...tok.encode(e.completion), tok.eosId] };
+    const completion: number[] = [];
+    const supervised: boolean[] = [];
+    const piece = (from: number, to: number, sup: boolean): void => {
+      if (to <= from) return;
+      const ids = tok.encode(e.completion.slice(from, to));
+      completion.push(...ids);
+      for (const _ of ids) supervised.push(sup);
+    };
+    let at = 0;
+    for (const [start, end] of e.loss_spans) {
+      if (start < at || end <= start || end > e.completion.length) {
+        throw new Error(`loss_spans must be ordered, non-overlapping, non-empty ranges within the completion (got [${start}, ${end}) after ${at}, completion of ${e.completion.length} characters)`);
+      }
+      piece(at, start, false);
+      piece(start, end, true);
+      at = end;
+    }
+    piece(at, e.completion.length, false);
+    completion.push(tok.eosId);
+    supervised.push(false);
+    return { prompt, completion, supervised };
+  });
 }
 
 /** A packed row: seqLen+1 tokens; per token, whether predicting it is supervised and which example it belongs to. */
@@ -83,7 +110,7 @@ export function packRows(examples: readonly EncodedExample[], order: readonly nu
   for (const i of order) {
     const e = examples[i];
     let tokens = [...e.prompt, ...e.completion];
-    let sup = [...e.prompt.map(() => false), ...e.completion.map(() => true)];
+    let sup = [...e.prompt.map(() => false), ...(e.supervised ?? e.completion.map(() => true))];
     if (tokens.length > width) {
       truncated++;
       tokens = tokens.slice(0, width);

@@ -7,56 +7,7 @@ import { verificationExamples } from "../../src/data/synth/verification.js";
 import { EVALUATOR_TEMPLATE, evaluatorPrompt } from "../../src/data/prompts.js";
 import { lastBoxedContent } from "../../src/data/boxed.js";
 import { Rng } from "../../src/util/rng.js";
-
-/** Integer value of an expression of digits, + - * and parentheses (the world's check lines). */
-function evaluate(expr: string): number {
-  let i = 0;
-  const peek = (): string => expr[i] ?? "";
-  const atom = (): number => {
-    if (peek() === "(") {
-      i++;
-      const v = sum();
-      assert.equal(expr[i++], ")", `unbalanced ${expr}`);
-      return v;
-    }
-    const m = /^\d+/.exec(expr.slice(i));
-    assert.ok(m, `not a number at ${i} in "${expr}"`);
-    i += m[0].length;
-    return Number(m[0]);
-  };
-  const prod = (): number => {
-    let v = atom();
-    while (peek() === "*") {
-      i++;
-      v *= atom();
-    }
-    return v;
-  };
-  const sum = (): number => {
-    let v = prod();
-    while (peek() === "+" || peek() === "-") v = expr[i++] === "+" ? v + prod() : v - prod();
-    return v;
-  };
-  const v = sum();
-  assert.equal(i, expr.length, `trailing text in "${expr}"`);
-  return v;
-}
-
-/** Whether every arithmetic statement of a line is true: `a=b=c` chains, `r<m`, and `, so x=` tails. */
-function lineIsTrue(line: string): boolean {
-  const body = line.replace(/^check: /, "").replace(/, so x=\d+$/, "");
-  for (const part of body.split(", ")) {
-    if (/^[xy]=\d+$/.test(part) || /^x\*\(x[+-]\d+\)=\d+$/.test(part)) continue;
-    if (part.includes("<")) {
-      const [a, b] = part.split("<").map(evaluate);
-      if (!(a < b)) return false;
-      continue;
-    }
-    const sides = part.split("=").map(evaluate);
-    if (sides.some((v) => v !== sides[0])) return false;
-  }
-  return true;
-}
+import { lineHolds as lineIsTrue } from "../../src/data/synth/lines.js";
 
 /** The number the check must reach: c of `x*x+b*x=c`, p of `x*y=p`; null for the remainder. */
 function target(problem: string): number | null {

@@ -249,6 +249,25 @@ test("the plan: the stages a recipe asks for, in order, with the inputs each rea
   assert.ok(own?.inputs.includes("sft/d/model.gguf") && !own.inputs.includes("evaluator/train/model.gguf"));
 });
 
+test("the plan with the line evaluator: its train and score stages after the baselines, its file read by the eval stage; it needs the synthetic world and the evaluator", async () => {
+  const { planStages } = await import("../../src/recipe/stages/index.js");
+  const base = { generators: [{ name: "d", style: "detailed" }], model: { base: "/m/base.gguf" }, evaluator: { enabled: true } };
+  const off = planStages(resolveRecipeObject(base, "r.json", "/"));
+  const on = planStages(resolveRecipeObject({ ...base, lineEvaluator: { enabled: true } }, "r.json", "/"));
+  assert.deepEqual(on.map((s) => s.id).slice(7), ["score/d", "likelihood/d", "score/d/base-evaluator", "line-evaluator/train", "score/d/line-evaluator", "eval/d", "report"]);
+  const train = on.find((s) => s.id === "line-evaluator/train")!;
+  assert.deepEqual(train.inputs, ["evaluator/problems.jsonl", "evaluator/graded.jsonl", "sft/d/model.gguf"]);
+  assert.deepEqual(train.outputs, ["line-evaluator/data.jsonl", "line-evaluator/train/model.gguf"]);
+  assert.deepEqual(on.find((s) => s.id === "eval/d")?.inputs.slice(-1), ["score/d/line-evaluator.jsonl"]);
+  // The option leaves every other stage's key alone, so turning it on reruns nothing else.
+  for (const s of off) if (s.id !== "eval/d") assert.deepEqual(on.find((x) => x.id === s.id)?.config, s.config, s.id);
+  assert.throws(() => planStages(resolveRecipeObject({ ...base, evaluator: { enabled: false }, lineEvaluator: { enabled: true } }, "r.json", "/")), /needs evaluator\.enabled/);
+  assert.throws(
+    () => planStages(resolveRecipeObject({ ...base, generators: [{ name: "d" }], data: { source: "gsm8k", train: "/t.jsonl", test: "/s.jsonl" }, lineEvaluator: { enabled: true } }, "r.json", "/")),
+    /only the synthetic world gives/,
+  );
+});
+
 test("recipe precision reaches the SSFT trainer's options (bf16), and f32 leaves them as before", async () => {
   const { sftOptions } = await import("../../src/recipe/stages/sft.js");
   const base = { generators: [{ name: "d", style: "detailed" }] };

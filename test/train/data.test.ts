@@ -77,3 +77,24 @@ test("learning rate: linear warmup, cosine decay to the floor", () => {
   assert.ok(Math.abs(lrAt(100, o) - 1e-4) < 1e-12);
   for (let s = 11; s < 100; s++) assert.ok(lrAt(s + 1, o) <= lrAt(s, o));
 });
+
+test("loss_spans: only the spans' tokens carry the loss, the text is encoded whole, and bad spans are refused", async () => {
+  const { CharTokenizer } = await import("../../src/model/tokenizer.js");
+  const { encodeExamples } = await import("../../src/train/data.js");
+  const tok = CharTokenizer.fromCorpus(["Q: 1+1?\n", "2=2 ?y\n3=4 ?n"]);
+  const completion = "2=2 ?y\n3=4 ?n";
+  const [plain] = encodeExamples([{ prompt: "Q: 1+1?\n", completion }], tok);
+  const [spans] = encodeExamples([{ prompt: "Q: 1+1?\n", completion, loss_spans: [[5, 6], [12, 13]] }], tok);
+  assert.deepEqual(spans.completion, plain.completion, "the same tokens, EOS included");
+  assert.equal(plain.supervised, undefined);
+  assert.deepEqual(
+    spans.supervised!.flatMap((s, i) => (s ? [tok.decode([spans.completion[i]])] : [])),
+    ["y", "n"],
+  );
+  const { rows } = packRows([spans], [0], 40, tok.eosId);
+  const targets = rows[0].tokens.flatMap((t, i) => (rows[0].supervised[i] ? [tok.decode([t])] : []));
+  assert.deepEqual(targets, ["y", "n"]);
+  for (const bad of [[[6, 5]], [[5, 6], [5, 7]], [[12, 14]]] as Array<Array<[number, number]>>) {
+    assert.throws(() => encodeExamples([{ prompt: "Q", completion, loss_spans: bad }], tok), /loss_spans/);
+  }
+});

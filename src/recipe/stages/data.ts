@@ -3,13 +3,28 @@ import { join } from "node:path";
 import { ErrorCode, MathtuneError } from "../../errors.js";
 import type { Problem } from "../../data/records.js";
 import { writeJsonlAtomic } from "../../util/jsonl.js";
-import { synthesizeWorld, synthToProblem, type Level, type Skill } from "../../data/synth/world.js";
+import { synthesizeWorld, synthToProblem, type Level, type SynthWorld, type Skill } from "../../data/synth/world.js";
 import { buildPrm800kSplit, readGsm8k, PRM800K_SPLIT_FILES } from "../../data/adapters.js";
 import { toSftExamples } from "../../data/sft.js";
 import type { Recipe } from "../schema.js";
 import { seedOf } from "../schema.js";
 import type { Stage } from "../framework.js";
 import { paths, limit, readProblemList } from "./shared.js";
+
+/** The recipe's synthetic world (data.source "synth"): the same draw every time for the same settings. */
+export function recipeWorld(r: Recipe): SynthWorld {
+  const d = r.data;
+  if (d.source !== "synth") throw new MathtuneError(ErrorCode.usage, `the recipe draws no synthetic world (data.source is "${d.source}")`);
+  return synthesizeWorld({
+    n: d.train,
+    validation: d.validation,
+    test: d.test,
+    seed: seedOf(r, "data"),
+    levels: d.levels as Level[],
+    skills: d.skills as Skill[],
+    maxChars: d.maxChars,
+  });
+}
 
 export function dataStage(r: Recipe): Stage {
   const d = r.data;
@@ -29,15 +44,7 @@ export function dataStage(r: Recipe): Stage {
       let test: Problem[];
       const sftSets = new Map<string, Problem[]>();
       if (d.source === "synth") {
-        const world = synthesizeWorld({
-          n: d.train,
-          validation: d.validation,
-          test: d.test,
-          seed: seedOf(r, "data"),
-          levels: d.levels as Level[],
-          skills: d.skills as Skill[],
-          maxChars: d.maxChars,
-        });
+        const world = recipeWorld(r);
         // The problems files carry the detailed solution; each generator's SFT file its own style.
         train = world.train.map((it) => synthToProblem(it, "detailed"));
         test = world.test.map((it) => synthToProblem(it, "detailed"));

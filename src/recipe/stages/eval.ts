@@ -9,7 +9,7 @@ import { buildResults, writeReport } from "../../report/results.js";
 import type { Recipe } from "../schema.js";
 import { seedOf } from "../schema.js";
 import type { Stage } from "../framework.js";
-import { baseEvaluatorBaseline, likelihoodBaselines, paths, readProblemList, type Arm } from "./shared.js";
+import { baseEvaluatorBaseline, likelihoodBaselines, lineEvaluatorRow, paths, readProblemList, type Arm } from "./shared.js";
 
 function evalSettings(r: Recipe): Record<string, unknown> {
   return { ...r.eval, seed: seedOf(r, "eval") };
@@ -21,10 +21,10 @@ function rerankStrategies(r: Recipe): Strategy[] {
   return [{ kind: "rr.all" }, { kind: "rr.top", k: K }, { kind: "wrr" }, { kind: "wrr.top", k: K }];
 }
 
-export function evalStage(r: Recipe, gen: Arm, scored: boolean, baseline = false, baseEvaluator = false): Stage {
+export function evalStage(r: Recipe, gen: Arm, scored: boolean, baseline = false, baseEvaluator = false, lineEvaluator = false): Stage {
   const samplesRel = scored ? paths.scored(gen.name) : paths.graded(gen.name);
-  // The re-ranking baselines whose scores this stage reads: the likelihoods, the base model as evaluator.
-  const baselines = [...(baseline ? likelihoodBaselines : []), ...(baseEvaluator ? [baseEvaluatorBaseline] : [])];
+  // The other scores this stage re-ranks by: the likelihoods, the base model as evaluator, the line evaluator.
+  const baselines = [...(baseline ? likelihoodBaselines : []), ...(baseEvaluator ? [baseEvaluatorBaseline] : []), ...(lineEvaluator ? [lineEvaluatorRow] : [])];
   return {
     id: `eval/${gen.name}`,
     title: `metrics of ${gen.name}: Pass@1, Pass@k, Maj1@k, MajK@k${scored ? ", re-ranking" : ""}`,
@@ -54,7 +54,8 @@ export function evalStage(r: Recipe, gen: Arm, scored: boolean, baseline = false
       const ev0 = evaluate(grouped.problems, { ...settings, strategies });
       // The same strategies with each baseline's score, under `<prefix>.*` (the generator's
       // likelihoods: `likelihood.*` sequence, `likelihood-token.*`, `likelihood-min.*`; the base model
-      // as evaluator: `base-evaluator.*`), each one's within-problem AUC as `<prefix>.auc`.
+      // as evaluator: `base-evaluator.*`; the line evaluator: `line-evaluator.*`), each one's
+      // within-problem AUC as `<prefix>.auc`.
       for (const b of baselines) {
         const lgrouped = groupSamples(readSamples(ctx.path(b.file(gen.name))), { problems, allowGreedyOnly: true });
         if (lgrouped.scored > 0) {

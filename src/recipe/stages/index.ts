@@ -12,6 +12,7 @@ import { dataStage } from "./data.js";
 import { evalStage } from "./eval.js";
 import { evaluatorSampleStage, evaluatorGradeStage, evaluatorTrainStage } from "./evaluator.js";
 import { gradeStage } from "./grade.js";
+import { checkLineEvaluator, lineEvaluatorScoreStage, lineEvaluatorTrainStage } from "./line-evaluator.js";
 import { mtsfStage, controlStage } from "./mtsf.js";
 import { reportStage } from "./report.js";
 import { sampleStage } from "./sample.js";
@@ -32,6 +33,7 @@ export function planStages(r: Recipe): Stage[] {
   if (r.mtsf.enabled && !main.sft) {
     throw new MathtuneError(ErrorCode.usage, `mtsf.enabled needs the main generator (${main.name}) to be trained here (sft: true)`);
   }
+  checkLineEvaluator(r);
   const needEvalData = r.evaluator.enabled || r.mtsf.enabled;
   for (const g of r.generators) {
     const arm: Arm = { name: g.name, model: modelOf(r, g) };
@@ -44,7 +46,10 @@ export function planStages(r: Recipe): Stage[] {
     // The base model as the evaluator before evaluator training: needs a local base GGUF (not a new model of model.size).
     const baseEval = scored && r.evaluator.baseBaseline && r.model.base !== null;
     if (baseEval) stages.push(baseEvaluatorStage(r, main));
-    stages.push(evalStage(r, arm, scored, baseline, baseEval));
+    // The line evaluator, an ablation beside the paper's evaluator.
+    const lineEval = scored && r.lineEvaluator.enabled;
+    if (lineEval) stages.push(lineEvaluatorTrainStage(r, main), lineEvaluatorScoreStage(r, main));
+    stages.push(evalStage(r, arm, scored, baseline, baseEval, lineEval));
   }
   if (r.mtsf.enabled) {
     stages.push(mtsfStage(r, main), controlStage(r, main));

@@ -17,7 +17,7 @@ import { paths, modelOf, readProblemList, likelihoodBaselines, baseEvaluatorBase
  * Scores `gen`'s graded test samples with the model at `modelPath` into `outRel` (runScoring with
  * the options `how` gives for the opened scorer).
  */
-async function scoreTestSamples(
+export async function scoreTestSamples(
   ctx: StageContext,
   r: Recipe,
   gen: string,

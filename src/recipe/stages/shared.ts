@@ -26,6 +26,10 @@ export const paths = {
   likelihoodToken: (gen: string) => `score/${gen}/likelihood-token.jsonl`,
   likelihoodMin: (gen: string) => `score/${gen}/likelihood-min.jsonl`,
   baseEvaluator: (gen: string) => `score/${gen}/base-evaluator.jsonl`,
+  lineEvalData: "line-evaluator/data.jsonl",
+  lineEvalTrainDir: "line-evaluator/train",
+  lineEvaluatorModel: "line-evaluator/train/model.gguf",
+  lineEvaluatorScores: (gen: string) => `score/${gen}/line-evaluator.jsonl`,
   mtsfDir: "mtsf",
   mtsfModel: "mtsf/stage-2-sft/model.gguf",
   mtsfStageDir: "mtsf/stage-2-sft",
@@ -75,3 +79,9 @@ export interface Arm {
   /** The model: a run-folder path or an absolute one. */
   model: { rel?: string; abs?: string };
 }
+
+/**
+ * The evaluator trained on per-line labels (`lineEvaluator`), an ablation beside the paper's
+ * evaluator: its results' key prefix, its file and its name in table (2).
+ */
+export const lineEvaluatorRow = { prefix: "line-evaluator", file: paths.lineEvaluatorScores, label: "line evaluator: per-line labels, an ablation" } as const;
