@@ -23,6 +23,7 @@ import { writeFileAtomic } from "../util/fs.js";
 import { latestCheckpoint } from "./checkpoints.js";
 import { runEvaluatorInChild, type EvaluatorTrainOptions } from "./evaluator.js";
 import { runSftInChild } from "./runner.js";
+import { defaultSftSeqLen } from "./settings.js";
 import type { SftEvent, SftOptions } from "./sft.js";
 
 export type MtsfStageKind = "sft" | "evaluator";
@@ -89,7 +90,7 @@ export async function runMtsf(o: MtsfOptions): Promise<MtsfResult> {
   const result: MtsfResult = { stages: [], model: o.base, control: null };
   // One row length for every generator stage and the control: the evaluator stage writes a longer
   // context into its GGUF, which must not change the next generator stage's default.
-  const sftSeqLen = o.sft?.seqLen ?? Math.min(512, configFromGguf(readGguf(o.base)).contextLength);
+  const sftSeqLen = o.sft?.seqLen ?? defaultSftSeqLen(configFromGguf(readGguf(o.base)).contextLength);
   let base = o.base;
   let firstSftModel: string | null = null;
 
