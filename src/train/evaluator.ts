@@ -15,12 +15,10 @@
  * graphs into the session through its `loss` option (evaluatorSessionLoss,
  * sequenceContrastiveSessionLoss).
  */
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { availableParallelism } from "node:os";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Problem, Sample } from "../data/records.js";
 import { Backend } from "../engine/backend.js";
-import { autoThreadGovernor } from "../engine/threads.js";
 import { ErrorCode, MathtuneError } from "../errors.js";
 import { readProblemsById, readSamples } from "../metrics/samples.js";
 import { saveModelGguf } from "../model/checkpoint.js";
@@ -28,10 +26,11 @@ import { saveLoraGguf } from "../model/lora.js";
 import type { LlamaConfig } from "../model/config.js";
 import { gv } from "../model/gguf.js";
 import { writeFileAtomic } from "../util/fs.js";
-import { appendJsonl, repairJsonlTail } from "../util/jsonl.js";
+import { appendJsonl } from "../util/jsonl.js";
 import { Rng, hashString } from "../util/rng.js";
 import { runInChild, siblingModule, type ChildErrorMessage } from "./child.js";
-import { ADAPTER_FILE, latestCheckpoint, saveCheckpoint, type CheckpointState } from "./checkpoints.js";
+import { ADAPTER_FILE, saveCheckpoint, type CheckpointState } from "./checkpoints.js";
+import { checkFinite, checkFrozenSettings, checkpointToResume, governStep, threadGovernor, trimMetrics } from "./scaffold.js";
 import { resolveLora } from "./sft.js";
 import { openTrainingModel, resumeTraining } from "./start.js";
 import type { StreamState } from "./data.js";
@@ -314,15 +313,11 @@ export async function runEvaluatorTraining(options: EvaluatorTrainOptions): Prom
 
   const problems = readProblemsById(o.problems);
   const samples = readSamples(o.samples).map((s) => s.sample);
-  const latest = latestCheckpoint(o.out);
-  if (latest && !options.resume) {
-    throw new MathtuneError(ErrorCode.usage, `${o.out} already holds a run (checkpoint at step ${latest.step})`, { hint: "pass --resume to continue it, or choose another --out folder" });
-  }
-  if (!latest && options.resume) throw new MathtuneError(ErrorCode.usage, `${o.out}: no checkpoint to resume from`, { hint: "run without --resume to start" });
+  const latest = checkpointToResume(o.out, options.resume === true);
   const resumed = latest ? await resumeTraining(latest.dir, o.out, o.base, o.lora, o.seed) : undefined;
   const start = resumed?.start ?? (await openTrainingModel(o.base, o.lora ? { spec: o.lora, seed: o.seed } : null));
   // Without threads, the count is chosen step by step (src/engine/threads.ts).
-  const governor = set.threads === null ? autoThreadGovernor(availableParallelism()) : null;
+  const governor = threadGovernor(set.threads);
   const backend = Backend.create({ threads: governor ? governor.current : (set.threads ?? undefined) });
   let session: TrainSession | undefined;
   try {
@@ -334,16 +329,8 @@ export async function runEvaluatorTraining(options: EvaluatorTrainOptions): Prom
     const outConfig: LlamaConfig = { ...config, contextLength: Math.max(config.contextLength, seqLen) };
     const run = { ...o, slots, seqLen, saveEvery };
     if (resumed) {
-      const prev = resumed.state.run;
-      for (const k of FROZEN) {
-        // Runs from before the template option used the paper's.
-        const before = k === "template" ? (prev[k] ?? EVALUATOR_TEMPLATE) : prev[k];
-        if (JSON.stringify(before ?? null) !== JSON.stringify(run[k] ?? null)) {
-          throw new MathtuneError(ErrorCode.usage, `--resume: ${k} was ${JSON.stringify(prev[k])} in the run, now ${JSON.stringify(run[k])}`, {
-            hint: "resume with the same data, loss and batch settings (steps, lr and intervals may change)",
-          });
-        }
-      }
+      // Runs from before the template option used the paper's.
+      checkFrozenSettings(resumed.state.run, run, FROZEN, "resume with the same data, loss and batch settings (steps, lr and intervals may change)", { template: EVALUATOR_TEMPLATE });
     }
     const labels = labelTokens((t) => tokenizer.encode(t), o.labels);
     let tooLong = 0;
@@ -489,15 +476,12 @@ export async function runEvaluatorTraining(options: EvaluatorTrainOptions): Prom
     mkdirSync(o.out, { recursive: true });
     writeFileAtomic(join(o.out, "config.json"), JSON.stringify({ run, model: config, data: data.stats, items: nItems, heldOut: held.candidates.length, tooLong }, null, 2) + "\n");
     const metricsPath = join(o.out, "metrics.jsonl");
-    if (resumed && existsSync(metricsPath)) {
-      // Steps after the checkpoint run again: drop their old records (and a line cut off by a crash).
-      repairJsonlTail(metricsPath);
-      const kept = readFileSync(metricsPath, "utf8").split("\n").filter((l) => l.trim() !== "" && (JSON.parse(l) as { step: number }).step <= step);
-      writeFileAtomic(metricsPath, kept.map((l) => `${l}\n`).join(""));
-    }
+    // Steps after the checkpoint run again: drop their old records.
+    if (resumed) trimMetrics(metricsPath, step);
+    let lastCheckpoint = latest?.dir ?? "";
     const checkpoint = async (): Promise<void> => {
       const state: CheckpointState = { step, stream: { ...stream }, run: { ...run, baseAuc, valAuc } };
-      await saveCheckpoint(o.out, {
+      lastCheckpoint = await saveCheckpoint(o.out, {
         config: outConfig,
         tokenizer: start.tokenizerOut,
         weights: s.getWeights(),
@@ -512,14 +496,11 @@ export async function runEvaluatorTraining(options: EvaluatorTrainOptions): Prom
     while (step < o.steps) {
       const stepStart = performance.now();
       const stepThreads = backend.threads;
-      const l = s.microStep(nextBatch());
-      if (!Number.isFinite(l)) throw new MathtuneError(ErrorCode.diverged, `training diverged: loss is ${l} at step ${step + 1}`, { hint: `lower --lr (was ${o.lr})` });
+      checkFinite("loss", s.microStep(nextBatch()), step + 1, o.lr, `the last good checkpoint is ${lastCheckpoint}`);
       const lr = lrAt(step + 1, { lr: o.lr, steps: o.steps, warmup: o.warmup, minLrRatio: o.minLrRatio });
       const r = s.step(lr);
-      if (governor) {
-        const next = governor.record(performance.now() - stepStart);
-        if (next !== backend.threads) backend.setThreads(next);
-      }
+      governStep(governor, backend, stepStart);
+      checkFinite("gradient norm", r.gradNorm, step + 1, o.lr, `the last good checkpoint is ${lastCheckpoint}`);
       step++;
       loss = r.loss;
       const record: Record<string, number> = { step, loss: r.loss, lr, grad_norm: r.gradNorm, threads: stepThreads };

@@ -6,21 +6,20 @@
  * The loop is deliberately plain: resolve settings, load or create the model, build the session,
  * then per step: micro-batches → clip → AdamW → log; validation and checkpoints every so often.
  */
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { availableParallelism } from "node:os";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { ErrorCode, MathtuneError } from "../errors.js";
 import { SftExampleSchema, type SftExample } from "../data/records.js";
 import { Backend, cpuVariant } from "../engine/backend.js";
-import { autoThreadGovernor } from "../engine/threads.js";
 import { initWeights, parameterCount, saveModelGguf } from "../model/checkpoint.js";
 import { loraShapes, loraSpec, saveLoraGguf, type LoraSpec } from "../model/lora.js";
 import { presetConfig, type LlamaConfig, type SizePreset } from "../model/config.js";
 import { CharTokenizer } from "../model/tokenizer.js";
-import { appendJsonl, readJsonl, repairJsonlTail } from "../util/jsonl.js";
+import { appendJsonl, readJsonl } from "../util/jsonl.js";
 import { writeFileAtomic } from "../util/fs.js";
 import { BatchStream, encodeExamples, packRows, splitTrainVal, validationBatches, type EncodedExample } from "./data.js";
-import { ADAPTER_FILE, latestCheckpoint, saveCheckpoint, type CheckpointState } from "./checkpoints.js";
+import { ADAPTER_FILE, saveCheckpoint, type CheckpointState } from "./checkpoints.js";
+import { checkFinite, checkFrozenSettings, checkpointToResume, governStep, threadGovernor, trimMetrics } from "./scaffold.js";
 import { openTrainingModel, resumeTraining, type ModelStart, type ResumedRun } from "./start.js";
 import { lrAt, validateSchedule } from "./schedule.js";
 import { SftSettingsSchema, defaultEvalEvery, defaultLr, defaultSftSeqLen, defaultWarmup, parseSettings, type SftSettings } from "./settings.js";
@@ -178,11 +177,7 @@ export async function runSft(options: SftOptions, hooks: SftHooks = {}): Promise
   const o = resolveSftOptions(options);
   const emit = hooks.onEvent ?? (() => {});
   const examples = readSftData(o.data);
-  const latest = latestCheckpoint(o.out);
-  if (latest && !o.resume) {
-    throw new MathtuneError(ErrorCode.usage, `${o.out} already holds a run (checkpoint at step ${latest.step})`, { hint: "pass --resume to continue it, or choose another --out folder" });
-  }
-  if (!latest && o.resume) throw new MathtuneError(ErrorCode.usage, `${o.out}: no checkpoint to resume from`, { hint: "run without --resume to start" });
+  const latest = checkpointToResume(o.out, o.resume);
 
   let start: ModelStart;
   let resumed: ResumedRun | undefined;
@@ -191,13 +186,11 @@ export async function runSft(options: SftOptions, hooks: SftHooks = {}): Promise
     start = resumed.start;
     const prev = resumed.state.run as Record<string, unknown>;
     const now: Record<string, unknown> = { ...o, seqLen: o.seqLen ?? defaultSftSeqLen(start.config.contextLength) };
-    for (const k of FROZEN) {
-      if (JSON.stringify(prev[k] ?? null) !== JSON.stringify(now[k] ?? null)) {
-        await start.dispose();
-        throw new MathtuneError(ErrorCode.usage, `--resume: ${k} was ${JSON.stringify(prev[k])} in the run, now ${JSON.stringify(now[k])}`, {
-          hint: "resume with the same data and batch settings (steps, lr and intervals may change)",
-        });
-      }
+    try {
+      checkFrozenSettings(prev, now, FROZEN, "resume with the same data and batch settings (steps, lr and intervals may change)");
+    } catch (err) {
+      await start.dispose();
+      throw err;
     }
   } else {
     start = await startModel(o, examples);
@@ -205,7 +198,7 @@ export async function runSft(options: SftOptions, hooks: SftHooks = {}): Promise
 
   let backend: Backend;
   // Without --threads, a CPU run picks its thread count step by step (src/engine/threads.ts).
-  const governor = o.threads === 0 && o.device === "cpu" ? autoThreadGovernor(availableParallelism()) : null;
+  const governor = threadGovernor(o.threads === 0 ? null : o.threads, o.device);
   try {
     backend = Backend.create({ kind: o.device, threads: governor ? governor.current : o.threads || undefined });
   } catch (err) {
@@ -315,24 +308,12 @@ export async function runSft(options: SftOptions, hooks: SftHooks = {}): Promise
       const stepStart = performance.now();
       const stepThreads = backend.threads;
       for (let k = 0; k < o.accumulation; k++) {
-        const l = session.microStep(stream.next());
-        if (!Number.isFinite(l)) {
-          throw new MathtuneError(ErrorCode.diverged, `training diverged: loss is ${l} at step ${step + 1}`, {
-            hint: `lower --lr (was ${o.lr}) or keep --clip on; the last good checkpoint is ${lastCheckpoint}`,
-          });
-        }
+        checkFinite("loss", session.microStep(stream.next()), step + 1, o.lr, `the last good checkpoint is ${lastCheckpoint}`);
       }
       const lr = lrAt(step + 1, { lr: o.lr, steps: o.steps, warmup: o.warmup, minLrRatio: o.minLrRatio });
       const r = session.step(lr);
-      if (governor) {
-        const next = governor.record(performance.now() - stepStart);
-        if (next !== backend.threads) backend.setThreads(next);
-      }
-      if (!Number.isFinite(r.gradNorm)) {
-        throw new MathtuneError(ErrorCode.diverged, `training diverged: gradient norm is ${r.gradNorm} at step ${step + 1}`, {
-          hint: `lower --lr (was ${o.lr}); the last good checkpoint is ${lastCheckpoint}`,
-        });
-      }
+      governStep(governor, backend, stepStart);
+      checkFinite("gradient norm", r.gradNorm, step + 1, o.lr, `the last good checkpoint is ${lastCheckpoint}`);
       step++;
       timedSteps++;
       loss = r.loss;
@@ -377,23 +358,6 @@ function lastCheckpointStep(dir: string): number {
 
 function appendMetrics(path: string, record: Record<string, number>): void {
   appendJsonl(path, [record]);
-}
-
-/** On resume, metrics after the checkpoint's step are dropped (those steps run again). */
-function trimMetrics(path: string, step: number): void {
-  if (!existsSync(path)) return;
-  repairJsonlTail(path);
-  const kept = readFileSync(path, "utf8")
-    .split("\n")
-    .filter((l) => {
-      if (l.trim() === "") return false;
-      try {
-        return (JSON.parse(l) as { step?: number }).step! <= step;
-      } catch {
-        return false;
-      }
-    });
-  writeFileAtomic(path, kept.map((l) => l + "\n").join(""));
 }
 
 /** "rank / alpha / targets (n trained parameters)" for the start-up table. */
