@@ -47,7 +47,10 @@ export { evaluatorLoss as evaluatorLossGraph, labelReadout, newEvaluatorLossInpu
 export { runScoring, topKMembers, type ScoringRunOptions, type ScoringRunResult } from "./sample/score-run.js";
 export { gradeSamplesFile, type SamplesGradeSummary } from "./grade/samples-file.js";
 export { graderEquivalence, graderRegrader } from "./grade/equivalence.js";
+export { runEval, type EvalRunOptions, type EvalRunResult } from "./metrics/run.js";
 export { runEvaluatorTraining, splitProblems, logScoresFromLogits, asCrossEntropyBatch, evaluatorSessionLoss, sequenceContrastiveSessionLoss, type SessionLossHook, type EvaluatorTrainOptions, type EvaluatorTrainResult } from "./train/evaluator.js";
 export { runMtsf, parseStages, type MtsfOptions, type MtsfResult, type MtsfStageKind } from "./train/mtsf.js";
+export { SftSettingsSchema, EvaluatorSettingsSchema, TRAINER_LOSS_KINDS, defaultLr, defaultWarmup, defaultEvalEvery, defaultSlots, defaultSftSeqLen, defaultEvaluatorSeqLen, defaultOf, parseSettings, type SftSettings, type EvaluatorSettings } from "./train/settings.js";
+export { checkpointToResume, checkFrozenSettings, checkFinite, trimMetrics, runFolderState } from "./train/scaffold.js";
 export * as evaluatorLoss from "./train/evaluator-loss.js";
 export * from "./recipe/index.js";

@@ -1,17 +1,13 @@
 /**
- * `mathtune eval --samples SAMPLES.jsonl`: every metric of the paper on graded (and optionally
- * evaluator-scored) samples; optional run-folder report (results.json, report.md, report.html).
+ * `mathtune eval --samples SAMPLES.jsonl`: parses the options and prints the tables of
+ * {@link runEval} (src/metrics/run.ts), which computes every metric of the paper.
  */
 import type { Command } from "commander";
-import { MathtuneError, ErrorCode, inputError } from "../errors.js";
-import { exactEquivalence } from "../select/cluster.js";
-import { needsScores, parseStrategy, strategyName, type Strategy } from "../select/strategies.js";
-import { evaluate, type Evaluation } from "../metrics/compute.js";
-import { groupSamples, readProblemsById, readSamples } from "../metrics/samples.js";
-import { buildResults, writeReport, type ResultsFile } from "../report/results.js";
+import { MathtuneError, ErrorCode } from "../errors.js";
+import { parseStrategy } from "../select/strategies.js";
+import { runEval, type EvalRunOptions } from "../metrics/run.js";
 import { buildTables } from "../report/tables.js";
 import { markdownTable } from "../report/markdown.js";
-import { graderEquivalence, graderRegrader } from "../grade/equivalence.js";
 
 /** Options of the eval command, as parsed. */
 export interface EvalCliOptions {
@@ -46,108 +42,32 @@ function nonNegativeInt(name: string, v: string): number {
   return n;
 }
 
-/** Runs the evaluation the command describes; returns the results file (written when `report` is set). */
-export function runEval(o: EvalCliOptions): { results: ResultsFile; evaluation: Evaluation; notes: string[] } {
-  const notes: string[] = [];
+/** The eval command's options as the library takes them (usage errors for bad values). */
+export function evalRunOptions(o: EvalCliOptions): EvalRunOptions {
   if (o.cluster !== "exact" && o.cluster !== "equiv") {
     throw new MathtuneError(ErrorCode.usage, `--cluster must be exact or equiv, got "${o.cluster}"`);
   }
   if (o.scoreTransform !== "none" && o.scoreTransform !== "sigmoid") {
     throw new MathtuneError(ErrorCode.usage, `--score-transform must be none or sigmoid, got "${o.scoreTransform}"`);
   }
-  const topK = positiveInt("--top-k", o.topK);
-  const topN = positiveInt("--top-n", o.topN);
-  const ks = o.k === undefined ? undefined : o.k.split(",").map((s) => positiveInt("--k", s.trim()));
-  const problems = o.problems === undefined ? undefined : readProblemsById(o.problems);
-  if (!o.correctFromFile && problems === undefined) {
-    throw new MathtuneError(ErrorCode.usage, "re-grading needs the gold answers", {
-      hint: "pass --problems PROBLEMS.jsonl (the problems the samples were drawn from), or --correct-from-file to trust the samples' grades",
-    });
-  }
-  const located = readSamples(o.samples);
-  const grouped = groupSamples(located, {
-    ...(problems ? { problems } : {}),
-    ...(o.correctFromFile ? {} : { regrade: graderRegrader() }),
+  return {
+    samples: o.samples,
+    ...(o.problems !== undefined ? { problems: o.problems } : {}),
+    ...(o.k !== undefined ? { ks: o.k.split(",").map((s) => positiveInt("--k", s.trim())) } : {}),
+    topK: positiveInt("--top-k", o.topK),
+    topN: positiveInt("--top-n", o.topN),
+    ...(o.strategies !== undefined ? { strategies: o.strategies.split(",").map((s) => parseStrategy(s.trim())) } : {}),
+    cluster: o.cluster,
+    correctFromFile: o.correctFromFile ?? false,
     keepExtracted: o.keepExtracted ?? false,
-  });
-
-  if (problems) {
-    const missing = grouped.problems.filter((p) => !problems.has(p.id)).length;
-    if (missing > 0) notes.push(`${missing} problems are not in ${o.problems}: they are left out of the level and subject breakdowns`);
-  }
-
-  const all: Strategy[] = [
-    { kind: "maj1" },
-    { kind: "rr.all" },
-    { kind: "rr.top", k: topK },
-    { kind: "wrr" },
-    { kind: "wrr.top", k: topK },
-    { kind: "maj1.top", n: topN },
-  ];
-  let strategies: Strategy[] =
-    o.strategies === undefined ? all : o.strategies.split(",").map((s) => parseStrategy(s.trim()));
-  const scoring = strategies.filter(needsScores);
-  if (scoring.length > 0 && grouped.scored === 0) {
-    if (o.strategies !== undefined) {
-      throw new MathtuneError(ErrorCode.usage, `strategies ${scoring.map(strategyName).join(", ")} need evaluator scores; the samples have none`, {
-        hint: "score the samples first (field `score`), or ask only for maj1",
-      });
-    }
-    notes.push("no evaluator scores in the samples: reporting pass, maj1 and majK only");
-    strategies = strategies.filter((s) => !needsScores(s));
-  } else if (scoring.length > 0 && grouped.unscored > 0 && !o.allowMissingScores) {
-    const at = grouped.firstUnscored;
-    throw inputError(
-      at?.file ?? o.samples,
-      at?.line,
-      `field score: missing, while ${grouped.scored} other samples have one`,
-      "score every sample, or pass --allow-missing-scores (a missing score ranks below every present one)",
-    );
-  }
-  if (o.scoreTransform === "sigmoid") {
-    for (const p of grouped.problems) {
-      p.scores = p.scores?.map((s) => (typeof s === "number" ? 1 / (1 + Math.exp(-s)) : s));
-    }
-  }
-
-  const equivalence = o.cluster === "exact" ? exactEquivalence : graderEquivalence();
-  const evaluation = evaluate(grouped.problems, {
-    ...(ks ? { ks } : {}),
-    strategies,
-    majK: topK,
     subsets: positiveInt("--subsets", o.subsets),
     bootstrap: positiveInt("--bootstrap", o.bootstrap),
     seed: nonNegativeInt("--seed", o.seed),
-    equivalence,
-    cluster: { pairwiseLimit: positiveInt("--pairwise-limit", o.pairwiseLimit) },
-  });
-  if (evaluation.meta.ksDropped.length > 0) {
-    notes.push(`k = ${evaluation.meta.ksDropped.join(", ")} left out: some problems have only ${evaluation.meta.nMin} samples`);
-  }
-  if (evaluation.meta.nMin !== evaluation.meta.nMax) {
-    notes.push(`problems have between ${evaluation.meta.nMin} and ${evaluation.meta.nMax} samples`);
-  }
-  const results = buildResults(evaluation, {
-    samples: o.samples,
-    problems: o.problems ?? null,
-    cluster: o.cluster,
-    correct_from_file: o.correctFromFile ?? false,
-    keep_extracted: o.keepExtracted ?? false,
-    ks: evaluation.meta.ks,
-    top_k: topK,
-    top_n: topN,
-    majK: topK,
-    strategies: evaluation.meta.strategies,
-    subsets: evaluation.meta.subsets,
-    bootstrap: evaluation.meta.bootstrap,
-    seed: evaluation.meta.seed,
-    score_transform: o.scoreTransform,
-    allow_missing_scores: o.allowMissingScores ?? false,
-    pairwise_limit: positiveInt("--pairwise-limit", o.pairwiseLimit),
-    "pass@1": evaluation.meta.pass1Source,
-  });
-  if (o.report !== undefined) writeReport(o.report, results);
-  return { results, evaluation, notes };
+    scoreTransform: o.scoreTransform,
+    allowMissingScores: o.allowMissingScores ?? false,
+    pairwiseLimit: positiveInt("--pairwise-limit", o.pairwiseLimit),
+    ...(o.report !== undefined ? { report: o.report } : {}),
+  };
 }
 
 /** Adds `eval` to the program. */
@@ -173,7 +93,7 @@ export function register(program: Command): void {
     .option("--json", "print one JSON object with all metrics on stdout")
     .option("--report <dir>", "write results.json, report.md and report.html into this run folder")
     .action((o: EvalCliOptions) => {
-      const { results, notes } = runEval(o);
+      const { results, notes } = runEval(evalRunOptions(o));
       for (const n of notes) process.stderr.write(`note: ${n}\n`);
       if (o.json) {
         process.stdout.write(JSON.stringify(results) + "\n");

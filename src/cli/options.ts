@@ -3,6 +3,8 @@ import { InvalidArgumentError, Option, type Command } from "commander";
 import { ErrorCode, MathtuneError } from "../errors.js";
 import { resolveEvaluatorTemplate } from "../data/prompts.js";
 import { LORA_TARGETS, parseLoraTargets } from "../model/lora.js";
+import { defaultOf, settingProblem } from "../train/settings.js";
+import { z } from "zod";
 
 /** A commander argument parser that accepts integers only (commander prints the error). */
 export function int(name: string) {
@@ -69,11 +71,65 @@ export function loraFlags(f: LoraFlags): { loraRank?: number; loraAlpha?: number
   };
 }
 
-/** `--precision P`: operand format of the training's weight matrix products. */
-export function precisionOption(): Option {
-  return new Option("--precision <p>", "weight matrix products in f32, or bf16 (mixed precision: F32 master weights, BF16 operands, F32 sums; about 2x faster on CPUs with AVX512-BF16)")
-    .choices(["f32", "bf16"])
-    .default(undefined, "f32");
+/** A schema field without its default, nullable and optional wrappers. */
+function innerOf(field: z.ZodType): z.ZodType {
+  let t = field;
+  for (;;) {
+    const def = (t as unknown as { def: { type: string; innerType?: z.ZodType } }).def;
+    if ((def.type === "default" || def.type === "prefault" || def.type === "nullable" || def.type === "optional") && def.innerType) t = def.innerType;
+    else return t;
+  }
+}
+
+/** How {@link settingOption} words an option. */
+export interface SettingOptionText {
+  /** Replaces the schema's description where the command gives the setting another meaning. */
+  description?: string;
+  /**
+   * The option holds no value unless given (the trainer's default then applies, as for `--size`,
+   * whose default would clash with `--base`); --help still shows the schema's default.
+   */
+  unset?: string;
+}
+
+/**
+ * A commander option for one field of a settings schema (src/train/settings.ts): --help shows the
+ * schema's description and default, enums become `.choices`, and a number is parsed and checked by
+ * the schema (`--steps must be a positive integer (got 0)`). The option's default is the schema's,
+ * so --help shows the value the run uses; a default computed from other settings (null in the
+ * schema, described there as "...; null: how") is null here, shown as that description, and
+ * computed by the trainer.
+ */
+export function settingOption(flags: string, field: z.ZodType, text: SettingOptionText = {}): Option {
+  const name = flags.split(/[ ,]/)[0];
+  const [meaning, computed] = (field.description ?? "").split("; null: ");
+  const fallback = defaultOf(field);
+  const described = text.description ?? meaning;
+  // Commander shows no default of an option without one, so an unset option's is in its description.
+  const option = new Option(flags, text.unset !== undefined ? `${described} (default: ${String(fallback)} ${text.unset})` : described);
+  if (text.unset !== undefined) option.default(undefined);
+  else if (fallback === null || fallback === undefined) option.default(null, computed ?? "none");
+  else option.default(fallback);
+  const inner = innerOf(field);
+  if (inner instanceof z.ZodEnum) {
+    const choices = inner.options.map(String);
+    // .choices lists them in --help; the parser after it names the flag in the error.
+    return option.choices(choices).argParser((v: string) => {
+      if (!choices.includes(v)) throw new InvalidArgumentError(`${name} must be one of ${choices.join(", ")} (got ${v})`);
+      return v;
+    });
+  }
+  if (inner instanceof z.ZodNumber) {
+    const isInt = inner.isInt;
+    return option.argParser((v: string) => {
+      const n = v.trim() === "" ? NaN : Number(v);
+      if (!Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a${isInt ? "n integer" : " number"} (got ${v})`);
+      const res = field.safeParse(n);
+      if (!res.success) throw new InvalidArgumentError(`${name} ${settingProblem(res.error.issues[0])} (got ${v})`);
+      return n;
+    });
+  }
+  return option;
 }
 
 /** `--contexts C`: llama.cpp contexts sharing the local model's parallel sequences (LocalModelOptions.contexts). */

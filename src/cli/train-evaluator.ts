@@ -1,71 +1,74 @@
 // `mathtune train evaluator` and `mathtune train mtsf`: sub-commands of `train` (which
 // train.ts creates; these attach to it).
-import type { Command } from "commander";
-import { ErrorCode, MathtuneError } from "../errors.js";
-import { addLoraOptions, evaluatorTemplateOption, int, loraFlags, num, precisionOption, type LoraFlags } from "./options.js";
-import { EVALUATOR_LABELS } from "../data/prompts.js";
-import { parseLabelWords } from "../train/evaluator-data.js";
-import { EVALUATOR_LOSS_KINDS, type TrainerLossKind } from "../train/evaluator-graph.js";
+import { Option, type Command } from "commander";
+import { addLoraOptions, evaluatorTemplateOption, loraFlags, settingOption, type LoraFlags } from "./options.js";
+import { parseLabelWords, type EvaluatorLabelWords } from "../train/evaluator-data.js";
+import type { TrainerLossKind } from "../train/evaluator-graph.js";
+import { EvaluatorSettingsSchema, SftSettingsSchema, defaultOf } from "../train/settings.js";
 import { runEvaluatorInChild, type EvaluatorTrainOptions } from "../train/evaluator.js";
 import { parseStages, runMtsf } from "../train/mtsf.js";
 
 
+/** The flags of the evaluator settings, parsed and checked by commander (`settingOption`). */
 interface EvaluatorFlags extends LoraFlags {
-  loss: string;
+  loss?: TrainerLossKind;
   lambda?: number;
   alpha?: number;
   mixMargin?: number;
   mixCe?: number;
-  labels: string;
+  labels?: string;
   template?: string;
   perProblem?: number;
   batch?: number;
-  slots?: number;
-  seqLen?: number;
-  lr?: number;
-  warmup?: number;
-  threads?: number;
+  slots?: number | null;
+  seqLen?: number | null;
+  lr?: number | null;
+  warmup?: number | null;
+  threads?: number | null;
   precision?: "f32" | "bf16";
   seed?: number;
   valFraction?: number;
-  evalEvery?: number;
+  evalEvery?: number | null;
 }
 
-/** Evaluator settings from flags (files, base, out and steps are added by the caller). */
+/** Evaluator settings from flags: only those given, so the trainer applies the schema's defaults (files, base, out and steps are added by the caller). */
 function evaluatorSettings(f: EvaluatorFlags): Omit<EvaluatorTrainOptions, "base" | "samples" | "problems" | "out"> {
-  if (!EVALUATOR_LOSS_KINDS.includes(f.loss as TrainerLossKind)) {
-    throw new MathtuneError(ErrorCode.usage, `--loss must be one of ${EVALUATOR_LOSS_KINDS.join(", ")} (got ${f.loss})`);
-  }
-  const o: Omit<EvaluatorTrainOptions, "base" | "samples" | "problems" | "out"> = { loss: f.loss as TrainerLossKind, labels: parseLabelWords(f.labels) };
+  const o: Omit<EvaluatorTrainOptions, "base" | "samples" | "problems" | "out"> = {};
+  if (f.loss !== undefined) o.loss = f.loss;
+  if (f.labels !== undefined) o.labels = parseLabelWords(f.labels);
   if (f.template !== undefined) o.template = evaluatorTemplateOption(f.template);
-  if (f.mixMargin !== undefined || f.mixCe !== undefined) o.mix = { margin: f.mixMargin ?? 1, ce: f.mixCe ?? 1 };
-  for (const k of ["lambda", "alpha", "perProblem", "batch", "slots", "seqLen", "lr", "warmup", "threads", "seed", "valFraction", "evalEvery"] as const) {
-    if (f[k] !== undefined) o[k] = f[k];
+  if (f.mixMargin !== undefined || f.mixCe !== undefined) o.mix = { ...(f.mixMargin !== undefined ? { margin: f.mixMargin } : {}), ...(f.mixCe !== undefined ? { ce: f.mixCe } : {}) };
+  for (const k of ["lambda", "alpha", "perProblem", "batch", "slots", "seqLen", "lr", "warmup", "threads", "seed", "valFraction", "evalEvery", "precision"] as const) {
+    if (f[k] !== undefined) (o as Record<string, unknown>)[k] = f[k];
   }
-  if (f.precision !== undefined) o.precision = f.precision;
   return { ...o, ...loraFlags(f) };
 }
 
+const E = EvaluatorSettingsSchema.shape;
+
 function evaluatorOptions(cmd: Command): Command {
+  const mix = E.mix.unwrap().shape;
   return addLoraOptions(cmd, "adapter.gguf (per stage in mtsf, merged into the stage's model.gguf)")
-    .addOption(precisionOption())
-    .option("--loss <kind>", `${EVALUATOR_LOSS_KINDS.join(" | ")}`, "margin")
-    .option("--lambda <x>", "margin λ of margin / softplus / seq-contrastive (default 1)", num("--lambda"))
-    .option("--alpha <x>", "weight of the per-token MLE in seq-contrastive (default 1)", num("--alpha"))
-    .option("--mix-margin <x>", "weight of the margin term in --loss mix (default 1)", num("--mix-margin"))
-    .option("--mix-ce <x>", "weight of the cross-entropy term in --loss mix (default 1)", num("--mix-ce"))
-    .option("--labels <pos,neg>", "label words", `${EVALUATOR_LABELS.positive},${EVALUATOR_LABELS.negative}`)
-    .option("--template <t>", "evaluator template: paper (default), generator (the generator's prompt, the solution, then the question), or one with {problem} and {solution}")
-    .option("--per-problem <n>", "evaluator examples per training problem (default 10)", int("--per-problem"))
-    .option("--batch <n>", "rows per batch (default 8)", int("--batch"))
-    .option("--slots <n>", "pairs (or candidates per class) per batch at most (default 2 x batch)", int("--slots"))
-    .option("--seq-len <n>", "tokens per row (default: model context, at most 512)", int("--seq-len"))
-    .option("--lr <x>", "peak learning rate (default 1e-4; 1e-3 with --lora-rank)", num("--lr"))
-    .option("--warmup <n>", "warmup steps (default 10% of steps)", int("--warmup"))
-    .option("--threads <n>", "CPU threads (default: chosen step by step, all cores while nothing else runs, all but one when another process takes a core)", int("--threads"))
-    .option("--seed <n>", "seed of example choice, order and problem split (default 1)", int("--seed"))
-    .option("--val-fraction <x>", "fraction of problems held out for the AUC (default 0.1)", num("--val-fraction"))
-    .option("--eval-every <n>", "steps between held-out AUC evaluations (default steps/5)", int("--eval-every"));
+    .addOption(settingOption("--precision <p>", E.precision))
+    .addOption(settingOption("--loss <kind>", E.loss))
+    .addOption(settingOption("--lambda <x>", E.lambda))
+    .addOption(settingOption("--alpha <x>", E.alpha))
+    .addOption(settingOption("--mix-margin <x>", mix.margin))
+    .addOption(settingOption("--mix-ce <x>", mix.ce))
+    .addOption(new Option("--labels <pos,neg>", E.labels.description).default(Object.values(defaultOf(E.labels) as EvaluatorLabelWords).join(",")))
+    .addOption(
+      new Option("--template <t>", "evaluator template: paper (the paper's wording), generator (the generator's prompt, the solution, then the question), or one with {problem} and {solution}").default("paper"),
+    )
+    .addOption(settingOption("--per-problem <n>", E.perProblem))
+    .addOption(settingOption("--batch <n>", E.batch))
+    .addOption(settingOption("--slots <n>", E.slots))
+    .addOption(settingOption("--seq-len <n>", E.seqLen))
+    .addOption(settingOption("--lr <x>", E.lr))
+    .addOption(settingOption("--warmup <n>", E.warmup))
+    .addOption(settingOption("--threads <n>", E.threads))
+    .addOption(settingOption("--seed <n>", E.seed))
+    .addOption(settingOption("--val-fraction <x>", E.valFraction))
+    .addOption(settingOption("--eval-every <n>", E.evalEvery));
 }
 
 /** Adds `train evaluator` and `train mtsf`. */
@@ -79,7 +82,7 @@ export function register(program: Command): void {
       .requiredOption("--samples <file>", "graded samples JSONL of the training problems")
       .requiredOption("--problems <file>", "problems JSONL of those samples")
       .requiredOption("--out <dir>", "run folder: checkpoints, model.gguf, metrics.jsonl")
-      .option("--steps <n>", "optimizer steps (default 200)", int("--steps"))
+      .addOption(settingOption("--steps <n>", E.steps))
       .option("--resume", "continue the run in --out"),
   ).action(async (f: EvaluatorFlags & { base: string; samples: string; problems: string; out: string; steps?: number; resume?: boolean }) => {
     const r = await runEvaluatorInChild({
@@ -116,10 +119,10 @@ export function register(program: Command): void {
       .requiredOption("--out <dir>", "run folder (a sub-folder per stage)")
       .option("--stages <list>", "stage kinds in order", "sft,evaluator,sft")
       .requiredOption("--steps <list>", "steps per stage, e.g. 400,200,100")
-      .option("--sft-lr <x>", "peak learning rate of the generator stages", num("--sft-lr"))
-      .option("--sft-batch <n>", "sequences per batch of the generator stages", int("--sft-batch"))
+      .addOption(settingOption("--sft-lr <x>", SftSettingsSchema.shape.lr, { description: "peak learning rate of the generator stages" }))
+      .addOption(settingOption("--sft-batch <n>", SftSettingsSchema.shape.batch, { description: "sequences per micro-batch of the generator stages" }))
       .option("--no-control", "skip the SSFT control run"),
-  ).action(async (f: EvaluatorFlags & { base: string; sftData: string; samples: string; problems: string; out: string; stages: string; steps: string; sftLr?: number; sftBatch?: number; control: boolean }) => {
+  ).action(async (f: EvaluatorFlags & { base: string; sftData: string; samples: string; problems: string; out: string; stages: string; steps: string; sftLr?: number | null; sftBatch?: number; control: boolean }) => {
     const steps = f.steps.split(",").map((s) => Number(s.trim()));
     const r = await runMtsf({
       base: f.base,

@@ -7,8 +7,8 @@ import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { z } from "zod";
 import { ErrorCode, MathtuneError, inputError } from "../errors.js";
-import { SIZE_PRESETS } from "../model/config.js";
 import { LEVELS, SKILLS } from "../data/synth/world.js";
+import { EvaluatorSettingsSchema, SftSettingsSchema, defaultOf } from "../train/settings.js";
 
 const posInt = z.number().int().min(1);
 const seed = z.number().int().min(0);
@@ -80,25 +80,17 @@ const ModelSchema = z.strictObject({
   /** A llama or qwen2 GGUF to fine-tune (or to sample as is); null trains a new model of `size`. */
   base: z.string().min(1).nullable().default(null),
   /** Size preset of a new model. */
-  size: z.enum(Object.keys(SIZE_PRESETS) as [string, ...string[]]).default("tiny"),
+  size: SftSettingsSchema.shape.size,
 });
 
-const SftSchema = z.strictObject({
-  steps: posInt.default(200),
-  batch: posInt.default(8),
-  accumulation: posInt.default(1),
+/**
+ * The SSFT settings of every generator: the trainer's (src/train/settings.ts, where each default
+ * and its meaning is written), less the run-wide threads and precision (top-level fields here),
+ * with a seed that defaults to the recipe's.
+ */
+const SftSchema = SftSettingsSchema.omit({ size: true, threads: true, precision: true }).extend({
   /** Tokens per training row; also the sampling context when set. null: the model's context. */
-  seqLen: posInt.nullable().default(null),
-  /** Peak learning rate; null: the trainer's default (1e-3 new model, 1e-4 fine-tuning). */
-  lr: z.number().positive().nullable().default(null),
-  warmup: z.number().int().min(0).nullable().default(null),
-  minLrRatio: z.number().min(0).max(1).default(0.1),
-  weightDecay: z.number().min(0).default(0.1),
-  clipNorm: z.number().min(0).default(1),
-  valFraction: z.number().min(0).lt(1).default(0.05),
-  evalEvery: posInt.nullable().default(null),
-  saveEvery: posInt.nullable().default(null),
-  device: z.enum(["cpu", "cuda"]).default("cpu"),
+  seqLen: SftSettingsSchema.shape.seqLen.describe("tokens per training row, also the sampling context when set; null: the model's context, at most 512"),
   seed: seed.optional(),
 });
 
@@ -165,11 +157,15 @@ const EvaluatorSchema = z.strictObject({
   /** Training problems sampled for the evaluator's data (the first ones; 0: all). */
   problems: z.number().int().min(0).default(0),
   /** Examples per training problem. */
-  perProblem: posInt.default(10),
+  perProblem: EvaluatorSettingsSchema.shape.perProblem,
   /** The paper's margin loss, its softplus variant, cross-entropy on the label word, or a mix. */
-  loss: z.enum(["margin", "softplus", "ce", "mix"]).default("margin"),
+  loss: EvaluatorSettingsSchema.shape.loss
+    .unwrap()
+    .exclude(["seq-contrastive"])
+    .default(defaultOf(EvaluatorSettingsSchema.shape.loss) as "margin")
+    .describe("the paper's margin loss, its softplus variant, cross-entropy on the label word, or a mix of margin and cross-entropy"),
   /** The margin λ. */
-  margin: z.number().min(0).default(1),
+  margin: EvaluatorSettingsSchema.shape.lambda,
   /**
    * The evaluator template: "paper" (the paper's wording), "generator" (the generator's prompt,
    * the solution, then the paper's closing words: a small model fine-tuned on one prompt format
@@ -181,14 +177,14 @@ const EvaluatorSchema = z.strictObject({
       message: 'must be "paper", "generator", or contain {problem} and {solution}',
     })
     .default("paper"),
-  steps: posInt.default(200),
-  batch: posInt.default(8),
+  steps: EvaluatorSettingsSchema.shape.steps,
+  batch: EvaluatorSettingsSchema.shape.batch,
   /** Tokens per evaluator row (template + problem + solution); null: the trainer's default. */
-  seqLen: posInt.nullable().default(null),
+  seqLen: EvaluatorSettingsSchema.shape.seqLen,
   /** Peak learning rate; null: the trainer's default. */
-  lr: z.number().positive().nullable().default(null),
+  lr: EvaluatorSettingsSchema.shape.lr,
   /** Fraction of the training problems held out for the evaluator's AUC. */
-  valFraction: z.number().min(0).lt(1).default(0.1),
+  valFraction: EvaluatorSettingsSchema.shape.valFraction,
   /**
    * Also score the test samples by the generator's own likelihood of each and report re-ranking by
    * it beside the evaluator's (the baseline a trained evaluator has to beat; local models only).
@@ -260,9 +256,9 @@ export const RecipeSchema = z.strictObject({
   /** Seed of everything that has no seed of its own. */
   seed: seed.default(1),
   /** CPU threads for training (SSFT, evaluator, MTSF); null: chosen step by step between cores and cores - 1 (src/engine/threads.ts). Sampling has its own, `sampling.threads`. */
-  threads: posInt.nullable().default(null),
+  threads: SftSettingsSchema.shape.threads,
   /** Operand format of the weight matrix products of training (SSFT, evaluator, MTSF): f32, or bf16 (mixed precision, docs/engine.md). */
-  precision: z.enum(["f32", "bf16"]).default("f32"),
+  precision: SftSettingsSchema.shape.precision,
   data: DataSchema.prefault({ source: "synth" }),
   model: ModelSchema.prefault({}),
   /** Generator arms; the last one is the main arm (evaluator, MTSF, headline report). */

@@ -18,12 +18,13 @@ import type { Tape } from "../engine/autograd.js";
 import { GgmlType } from "../engine/ffi.js";
 import type { Context, Tensor } from "../engine/tensor.js";
 import { ErrorCode, MathtuneError } from "../errors.js";
+import { TRAINER_LOSS_KINDS } from "./settings.js";
 
 /** The evaluator losses of the trainer. */
 export type EvaluatorLossKind = "margin" | "softplus" | "ce" | "mix";
 /** Every loss the trainer offers: the evaluator's, plus the sequence-level contrastive baseline. */
 export type TrainerLossKind = EvaluatorLossKind | "seq-contrastive";
-export const EVALUATOR_LOSS_KINDS: readonly TrainerLossKind[] = ["margin", "softplus", "ce", "mix", "seq-contrastive"];
+export const EVALUATOR_LOSS_KINDS: readonly TrainerLossKind[] = TRAINER_LOSS_KINDS;
 
 /** Hyper-parameters of the evaluator losses. */
 export interface EvaluatorLossOptions {

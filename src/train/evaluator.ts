@@ -15,13 +15,10 @@
  * graphs into the session through its `loss` option (evaluatorSessionLoss,
  * sequenceContrastiveSessionLoss).
  */
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { availableParallelism } from "node:os";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Problem, Sample } from "../data/records.js";
-import type { MatmulPrecision } from "../engine/autograd.js";
 import { Backend } from "../engine/backend.js";
-import { autoThreadGovernor } from "../engine/threads.js";
 import { ErrorCode, MathtuneError } from "../errors.js";
 import { readProblemsById, readSamples } from "../metrics/samples.js";
 import { saveModelGguf } from "../model/checkpoint.js";
@@ -29,10 +26,11 @@ import { saveLoraGguf } from "../model/lora.js";
 import type { LlamaConfig } from "../model/config.js";
 import { gv } from "../model/gguf.js";
 import { writeFileAtomic } from "../util/fs.js";
-import { appendJsonl, repairJsonlTail } from "../util/jsonl.js";
+import { appendJsonl } from "../util/jsonl.js";
 import { Rng, hashString } from "../util/rng.js";
 import { runInChild, siblingModule, type ChildErrorMessage } from "./child.js";
-import { ADAPTER_FILE, latestCheckpoint, saveCheckpoint, type CheckpointState } from "./checkpoints.js";
+import { ADAPTER_FILE, saveCheckpoint, type CheckpointState } from "./checkpoints.js";
+import { checkFinite, checkFrozenSettings, checkpointToResume, governStep, threadGovernor, trimMetrics } from "./scaffold.js";
 import { resolveLora } from "./sft.js";
 import { openTrainingModel, resumeTraining } from "./start.js";
 import type { StreamState } from "./data.js";
@@ -50,7 +48,6 @@ import {
   type SequencePairItem,
 } from "./evaluator-data.js";
 import {
-  EVALUATOR_LOSS_KINDS,
   evaluatorLoss,
   newEvaluatorLossInputs,
   newSequenceContrastiveInputs,
@@ -64,11 +61,16 @@ import { setF32, setI32 } from "../engine/tensor.js";
 import { auc, logScore } from "./evaluator-loss.js";
 import { withinProblemAuc } from "../metrics/estimators.js";
 import { lrAt, validateSchedule } from "./schedule.js";
+import { EvaluatorSettingsSchema, defaultEvalEvery, defaultEvaluatorSeqLen, defaultLr, defaultSlots, defaultWarmup, parseSettings, type EvaluatorSettings } from "./settings.js";
 import { TrainSession, type SessionLoss } from "./session.js";
-import { EVALUATOR_LABELS, EVALUATOR_LABELS_KEY, EVALUATOR_TEMPLATE, EVALUATOR_TEMPLATE_KEY, generatorPrompt } from "../data/prompts.js";
+import { EVALUATOR_LABELS_KEY, EVALUATOR_TEMPLATE, EVALUATOR_TEMPLATE_KEY, generatorPrompt } from "../data/prompts.js";
 
-/** Options of {@link runEvaluatorTraining}; every field has a default except the files. */
-export interface EvaluatorTrainOptions {
+/**
+ * Options of {@link runEvaluatorTraining}: the files, then the settings of
+ * {@link EvaluatorSettingsSchema} (src/train/settings.ts), whose defaults and descriptions apply
+ * to every setting left out.
+ */
+export interface EvaluatorTrainOptions extends Partial<Omit<EvaluatorSettings, "loss" | "labels" | "mix">> {
   /** The generator GGUF to fine-tune into an evaluator. */
   base: string;
   /** Graded samples (with `correct`) of the training problems. */
@@ -77,70 +79,28 @@ export interface EvaluatorTrainOptions {
   problems: string;
   /** Run folder: checkpoints, model.gguf, metrics.jsonl, config.json. */
   out: string;
-  /** Defaults to "margin". */
+  /** The loss; see EvaluatorSettingsSchema. */
   loss?: TrainerLossKind;
-  /** Margin λ of margin / softplus / seq-contrastive. Defaults to 1. */
-  lambda?: number;
-  /** Weight of the per-token MLE in seq-contrastive. Defaults to 1. */
-  alpha?: number;
-  /** Mix weights. Defaults to { margin: 1, ce: 1 }. */
-  mix?: { margin: number; ce: number };
-  /** Label words. Defaults to correct / incorrect. */
+  /** Weights of the mix loss (each one left out takes its default); see EvaluatorSettingsSchema. */
+  mix?: { margin?: number; ce?: number };
+  /** Label words; see EvaluatorSettingsSchema. */
   labels?: EvaluatorLabelWords;
-  /** Examples per training problem. Defaults to 10. */
-  perProblem?: number;
-  /** Optimizer steps. Defaults to 200. */
-  steps?: number;
-  /** Rows per batch. Defaults to 8. */
-  batch?: number;
-  /** Pairs (or candidates per class) per batch at most. Defaults to 2 × batch. */
-  slots?: number;
-  /** Tokens per row. Defaults to the model context, at most 512. */
-  seqLen?: number;
-  /** Peak learning rate. Defaults to 1e-4. */
-  lr?: number;
-  /** Warmup steps. Defaults to 10% of steps, at most 100. */
-  warmup?: number;
-  /** Defaults to 0.1. */
-  minLrRatio?: number;
-  /** Defaults to 0.1. */
-  weightDecay?: number;
-  /** Defaults to 1. */
-  clipNorm?: number;
-  /** CPU threads. Defaults to choosing step by step between all cores and all cores but one (src/engine/threads.ts). */
-  threads?: number;
-  /** Operand format of the weight matrix products ({@link MatmulPrecision}). Defaults to "f32". */
-  precision?: MatmulPrecision;
-  /** Seed of the example choice, the order and the problem split. Defaults to 1. */
-  seed?: number;
-  /** Fraction of problems held out for the AUC. Defaults to 0.1. */
-  valFraction?: number;
-  /** Steps between held-out AUC evaluations. Defaults to steps / 5. */
-  evalEvery?: number;
-  /** Steps between checkpoints. Defaults to evalEvery. */
-  saveEvery?: number;
-  /** Continue the run in `out`. Defaults to false. */
+  /** Continue the run in `out`. */
   resume?: boolean;
   /** Called with a warning about the setup (e.g. a saturated S under the margin loss). */
   onWarning?: (message: string) => void;
   /** Called after each optimizer step (with the held-out AUC on evaluation steps). */
   onStep?: (r: { step: number; steps: number; loss: number; valAuc?: number }) => void;
-  /**
-   * Evaluator template with `{problem}` and `{solution}` (resolve "paper" / "generator" with
-   * resolveEvaluatorTemplate). Defaults to the paper's. Recorded in the model's GGUF
-   * (EVALUATOR_TEMPLATE_KEY), where `mathtune score` finds it.
-   */
-  template?: string;
   /** Polled after each step: true saves a checkpoint and ends the run early (`stopped`), without model.gguf. */
   shouldStop?: () => boolean;
   /**
    * Train a LoRA adapter of this rank on the frozen base instead of the whole model; the run writes
-   * `adapter.gguf` (with the template and labels) instead of model.gguf. Defaults to none.
+   * `adapter.gguf` (with the template and labels) instead of model.gguf. Unset: a full fine-tune.
    */
   loraRank?: number;
-  /** LoRA alpha (scale alpha / rank). Defaults to the rank. */
+  /** LoRA alpha (scale alpha / rank). Unset: the rank. */
   loraAlpha?: number;
-  /** Projections that get an adapter. Defaults to q, k, v, o, gate, up, down. */
+  /** Projections that get an adapter. Unset: q, k, v, o, gate, up, down. */
   loraTargets?: string[];
 }
 
@@ -320,73 +280,57 @@ function heldOutCandidates(problems: ReadonlyMap<string, Problem>, samples: read
 
 /** Trains an evaluator; see the file comment. */
 export async function runEvaluatorTraining(options: EvaluatorTrainOptions): Promise<EvaluatorTrainResult> {
-  const steps = options.steps ?? 200;
+  const lora = resolveLora(options);
+  const set = parseSettings(EvaluatorSettingsSchema, options);
+  const steps = set.steps;
   const o = {
-    loss: options.loss ?? "margin",
-    lambda: options.lambda ?? 1,
-    alpha: options.alpha ?? 1,
-    mix: options.mix ?? { margin: 1, ce: 1 },
-    labels: options.labels ?? { ...EVALUATOR_LABELS },
-    perProblem: options.perProblem ?? 10,
+    loss: set.loss,
+    lambda: set.lambda,
+    alpha: set.alpha,
+    mix: set.mix,
+    labels: set.labels,
+    perProblem: set.perProblem,
     steps,
-    batch: options.batch ?? 8,
-    lr: options.lr ?? (options.loraRank !== undefined ? 1e-3 : 1e-4),
-    warmup: options.warmup ?? Math.min(100, Math.floor(steps / 10)),
-    minLrRatio: options.minLrRatio ?? 0.1,
-    weightDecay: options.weightDecay ?? 0.1,
-    clipNorm: options.clipNorm ?? 1,
-    seed: options.seed ?? 1,
-    valFraction: options.valFraction ?? 0.1,
-    evalEvery: options.evalEvery ?? Math.max(1, Math.floor(steps / 5)),
+    batch: set.batch,
+    lr: set.lr ?? defaultLr({ base: true, lora: lora !== null }),
+    warmup: set.warmup ?? defaultWarmup(steps, Math.floor),
+    minLrRatio: set.minLrRatio,
+    weightDecay: set.weightDecay,
+    clipNorm: set.clipNorm,
+    seed: set.seed,
+    valFraction: set.valFraction,
+    evalEvery: set.evalEvery ?? defaultEvalEvery(steps, 5, Math.floor),
     base: options.base,
     samples: options.samples,
     problems: options.problems,
     out: options.out,
-    template: options.template ?? EVALUATOR_TEMPLATE,
-    lora: resolveLora(options),
+    template: set.template,
+    lora,
   };
-  const slots = options.slots ?? 2 * o.batch;
-  const saveEvery = options.saveEvery ?? o.evalEvery;
-  if (!EVALUATOR_LOSS_KINDS.includes(o.loss)) throw new MathtuneError(ErrorCode.usage, `--loss must be one of ${EVALUATOR_LOSS_KINDS.join(", ")} (got ${o.loss})`);
+  const slots = set.slots ?? defaultSlots(o.batch);
+  const saveEvery = set.saveEvery ?? o.evalEvery;
   validateSchedule({ lr: o.lr, steps: o.steps, warmup: o.warmup, minLrRatio: o.minLrRatio });
-  for (const [k, v] of [["batch", o.batch], ["slots", slots], ["perProblem", o.perProblem], ["evalEvery", o.evalEvery], ["saveEvery", saveEvery]] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new MathtuneError(ErrorCode.usage, `${k} must be a positive integer (got ${v})`);
-  }
 
   const problems = readProblemsById(o.problems);
   const samples = readSamples(o.samples).map((s) => s.sample);
-  const latest = latestCheckpoint(o.out);
-  if (latest && !options.resume) {
-    throw new MathtuneError(ErrorCode.usage, `${o.out} already holds a run (checkpoint at step ${latest.step})`, { hint: "pass --resume to continue it, or choose another --out folder" });
-  }
-  if (!latest && options.resume) throw new MathtuneError(ErrorCode.usage, `${o.out}: no checkpoint to resume from`, { hint: "run without --resume to start" });
+  const latest = checkpointToResume(o.out, options.resume === true);
   const resumed = latest ? await resumeTraining(latest.dir, o.out, o.base, o.lora, o.seed) : undefined;
   const start = resumed?.start ?? (await openTrainingModel(o.base, o.lora ? { spec: o.lora, seed: o.seed } : null));
   // Without threads, the count is chosen step by step (src/engine/threads.ts).
-  const governor = options.threads === undefined ? autoThreadGovernor(availableParallelism()) : null;
-  const backend = Backend.create({ threads: governor ? governor.current : options.threads });
+  const governor = threadGovernor(set.threads);
+  const backend = Backend.create({ threads: governor ? governor.current : (set.threads ?? undefined) });
   let session: TrainSession | undefined;
   try {
     const { config, tokenizer } = start;
     const V = config.vocabSize;
-    // The template alone is about 95 characters: rows shorter than 256 tokens would leave little
-    // room for problem and solution, whatever context the generator was trained with.
-    const seqLen = options.seqLen ?? Math.min(512, Math.max(256, config.contextLength));
+    const seqLen = set.seqLen ?? defaultEvaluatorSeqLen(config.contextLength);
     // The evaluator sees inputs up to seqLen tokens; its GGUF says so, so that llama.cpp opens a
     // context that fits them.
     const outConfig: LlamaConfig = { ...config, contextLength: Math.max(config.contextLength, seqLen) };
     const run = { ...o, slots, seqLen, saveEvery };
     if (resumed) {
-      const prev = resumed.state.run;
-      for (const k of FROZEN) {
-        // Runs from before the template option used the paper's.
-        const before = k === "template" ? (prev[k] ?? EVALUATOR_TEMPLATE) : prev[k];
-        if (JSON.stringify(before ?? null) !== JSON.stringify(run[k] ?? null)) {
-          throw new MathtuneError(ErrorCode.usage, `--resume: ${k} was ${JSON.stringify(prev[k])} in the run, now ${JSON.stringify(run[k])}`, {
-            hint: "resume with the same data, loss and batch settings (steps, lr and intervals may change)",
-          });
-        }
-      }
+      // Runs from before the template option used the paper's.
+      checkFrozenSettings(resumed.state.run, run, FROZEN, "resume with the same data, loss and batch settings (steps, lr and intervals may change)", { template: EVALUATOR_TEMPLATE });
     }
     const labels = labelTokens((t) => tokenizer.encode(t), o.labels);
     let tooLong = 0;
@@ -444,7 +388,7 @@ export async function runEvaluatorTraining(options: EvaluatorTrainOptions): Prom
         : o.loss === "seq-contrastive"
           ? sequenceContrastiveSessionLoss({ lambda: o.lambda, alpha: o.alpha }, slots)
           : evaluatorSessionLoss({ kind: o.loss, lambda: o.lambda, mix: o.mix }, slots);
-    session = new TrainSession({ config, weights: start.weights, batch: o.batch, seqLen, backend, clipNorm: o.clipNorm, adamw: { weightDecay: o.weightDecay }, precision: options.precision ?? "f32", ...(hook ? { loss: hook } : {}), ...(start.lora ? { lora: start.lora } : {}) });
+    session = new TrainSession({ config, weights: start.weights, batch: o.batch, seqLen, backend, clipNorm: o.clipNorm, adamw: { weightDecay: o.weightDecay }, precision: set.precision, ...(hook ? { loss: hook } : {}), ...(start.lora ? { lora: start.lora } : {}) });
     const s = session;
     const shape = { seqLen, batch: o.batch, slots, vocabSize: V };
 
@@ -532,15 +476,12 @@ export async function runEvaluatorTraining(options: EvaluatorTrainOptions): Prom
     mkdirSync(o.out, { recursive: true });
     writeFileAtomic(join(o.out, "config.json"), JSON.stringify({ run, model: config, data: data.stats, items: nItems, heldOut: held.candidates.length, tooLong }, null, 2) + "\n");
     const metricsPath = join(o.out, "metrics.jsonl");
-    if (resumed && existsSync(metricsPath)) {
-      // Steps after the checkpoint run again: drop their old records (and a line cut off by a crash).
-      repairJsonlTail(metricsPath);
-      const kept = readFileSync(metricsPath, "utf8").split("\n").filter((l) => l.trim() !== "" && (JSON.parse(l) as { step: number }).step <= step);
-      writeFileAtomic(metricsPath, kept.map((l) => `${l}\n`).join(""));
-    }
+    // Steps after the checkpoint run again: drop their old records.
+    if (resumed) trimMetrics(metricsPath, step);
+    let lastCheckpoint = latest?.dir ?? "";
     const checkpoint = async (): Promise<void> => {
       const state: CheckpointState = { step, stream: { ...stream }, run: { ...run, baseAuc, valAuc } };
-      await saveCheckpoint(o.out, {
+      lastCheckpoint = await saveCheckpoint(o.out, {
         config: outConfig,
         tokenizer: start.tokenizerOut,
         weights: s.getWeights(),
@@ -555,14 +496,11 @@ export async function runEvaluatorTraining(options: EvaluatorTrainOptions): Prom
     while (step < o.steps) {
       const stepStart = performance.now();
       const stepThreads = backend.threads;
-      const l = s.microStep(nextBatch());
-      if (!Number.isFinite(l)) throw new MathtuneError(ErrorCode.diverged, `training diverged: loss is ${l} at step ${step + 1}`, { hint: `lower --lr (was ${o.lr})` });
+      checkFinite("loss", s.microStep(nextBatch()), step + 1, o.lr, `the last good checkpoint is ${lastCheckpoint}`);
       const lr = lrAt(step + 1, { lr: o.lr, steps: o.steps, warmup: o.warmup, minLrRatio: o.minLrRatio });
       const r = s.step(lr);
-      if (governor) {
-        const next = governor.record(performance.now() - stepStart);
-        if (next !== backend.threads) backend.setThreads(next);
-      }
+      governStep(governor, backend, stepStart);
+      checkFinite("gradient norm", r.gradNorm, step + 1, o.lr, `the last good checkpoint is ${lastCheckpoint}`);
       step++;
       loss = r.loss;
       const record: Record<string, number> = { step, loss: r.loss, lr, grad_norm: r.gradNorm, threads: stepThreads };

@@ -13,16 +13,17 @@
  * With LoRA (`sft.loraRank` / `evaluator.loraRank`), a stage trains an adapter on the previous
  * stage's model and merges it into the stage's model.gguf, which the next stage starts from.
  */
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { ErrorCode, MathtuneError } from "../errors.js";
 import { configFromGguf } from "../model/checkpoint.js";
 import { readGguf } from "../model/gguf.js";
 import { mergeLoraGguf } from "../model/lora.js";
 import { writeFileAtomic } from "../util/fs.js";
-import { latestCheckpoint } from "./checkpoints.js";
+import { runFolderState } from "./scaffold.js";
 import { runEvaluatorInChild, type EvaluatorTrainOptions } from "./evaluator.js";
 import { runSftInChild } from "./runner.js";
+import { defaultSftSeqLen } from "./settings.js";
 import type { SftEvent, SftOptions } from "./sft.js";
 
 export type MtsfStageKind = "sft" | "evaluator";
@@ -89,19 +90,17 @@ export async function runMtsf(o: MtsfOptions): Promise<MtsfResult> {
   const result: MtsfResult = { stages: [], model: o.base, control: null };
   // One row length for every generator stage and the control: the evaluator stage writes a longer
   // context into its GGUF, which must not change the next generator stage's default.
-  const sftSeqLen = o.sft?.seqLen ?? Math.min(512, configFromGguf(readGguf(o.base)).contextLength);
+  const sftSeqLen = o.sft?.seqLen ?? defaultSftSeqLen(configFromGguf(readGguf(o.base)).contextLength);
   let base = o.base;
   let firstSftModel: string | null = null;
 
   const runSftStage = async (name: string, from: string, steps: number): Promise<string> => {
     const dir = join(o.out, name);
     const model = join(dir, "model.gguf");
-    if (existsSync(model)) {
-      o.onStage?.(name, "skip");
-      return model;
-    }
-    const resume = latestCheckpoint(dir) !== undefined;
-    o.onStage?.(name, resume ? "resume" : "start");
+    const state = runFolderState(dir, model);
+    o.onStage?.(name, state);
+    if (state === "skip") return model;
+    const resume = state === "resume";
     const r = await runSftInChild({ ...o.sft, seqLen: sftSeqLen, data: o.sftData, out: dir, base: from, steps, resume }, { onEvent: (e) => o.onSftEvent?.(name, e) });
     if (r.adapterPath !== null) return mergedStageModel(from, r.adapterPath, model);
     if (r.modelPath === null) throw new MathtuneError(ErrorCode.usage, `stage ${name} stopped at step ${r.step}`, { hint: "rerun the same command to resume" });
@@ -119,11 +118,10 @@ export async function runMtsf(o: MtsfOptions): Promise<MtsfResult> {
       const dir = join(o.out, name);
       const model = join(dir, "model.gguf");
       let valAuc: number | null | undefined;
-      if (existsSync(model)) {
-        o.onStage?.(name, "skip");
-      } else {
-        const resume = latestCheckpoint(dir) !== undefined;
-        o.onStage?.(name, resume ? "resume" : "start");
+      const state = runFolderState(dir, model);
+      o.onStage?.(name, state);
+      if (state !== "skip") {
+        const resume = state === "resume";
         const r = await runEvaluatorInChild({ ...o.evaluator, base, samples: o.samples, problems: o.problems, out: dir, steps, resume });
         valAuc = r.valAuc;
         if (r.adapterPath !== null) await mergedStageModel(base, r.adapterPath, model);

@@ -6,139 +6,101 @@
  * The loop is deliberately plain: resolve settings, load or create the model, build the session,
  * then per step: micro-batches → clip → AdamW → log; validation and checkpoints every so often.
  */
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { availableParallelism } from "node:os";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { ErrorCode, MathtuneError } from "../errors.js";
 import { SftExampleSchema, type SftExample } from "../data/records.js";
-import type { MatmulPrecision } from "../engine/autograd.js";
 import { Backend, cpuVariant } from "../engine/backend.js";
-import { autoThreadGovernor } from "../engine/threads.js";
 import { initWeights, parameterCount, saveModelGguf } from "../model/checkpoint.js";
 import { loraShapes, loraSpec, saveLoraGguf, type LoraSpec } from "../model/lora.js";
 import { presetConfig, type LlamaConfig, type SizePreset } from "../model/config.js";
 import { CharTokenizer } from "../model/tokenizer.js";
-import { appendJsonl, readJsonl, repairJsonlTail } from "../util/jsonl.js";
+import { appendJsonl, readJsonl } from "../util/jsonl.js";
 import { writeFileAtomic } from "../util/fs.js";
 import { BatchStream, encodeExamples, packRows, splitTrainVal, validationBatches, type EncodedExample } from "./data.js";
-import { ADAPTER_FILE, latestCheckpoint, saveCheckpoint, type CheckpointState } from "./checkpoints.js";
+import { ADAPTER_FILE, saveCheckpoint, type CheckpointState } from "./checkpoints.js";
+import { checkFinite, checkFrozenSettings, checkpointToResume, governStep, threadGovernor, trimMetrics } from "./scaffold.js";
 import { openTrainingModel, resumeTraining, type ModelStart, type ResumedRun } from "./start.js";
 import { lrAt, validateSchedule } from "./schedule.js";
+import { SftSettingsSchema, defaultEvalEvery, defaultLr, defaultSftSeqLen, defaultWarmup, parseSettings, type SftSettings } from "./settings.js";
 import { TrainSession, type Batch } from "./session.js";
 
-/** Settings of an SFT run. Every field has a doc line; defaults are applied by {@link resolveSftOptions}. */
-export interface SftOptions {
+/**
+ * Settings of an SFT run: the files and the model to start from, then the settings of
+ * {@link SftSettingsSchema} (src/train/settings.ts), whose defaults and descriptions
+ * {@link resolveSftOptions} applies. Every setting may be left out.
+ */
+export interface SftOptions extends Partial<Omit<SftSettings, "size">> {
   /** Training data: JSONL of {prompt, completion}. */
   data: string;
   /** Run folder: checkpoints, final model.gguf, metrics.jsonl, config.json. */
   out: string;
   /** Start from this llama or qwen2 GGUF (fine-tuning). Exclusive with `size`. */
   base?: string;
-  /** Train a new model of this size (char vocabulary built from the data). Defaults to "tiny" when no base. */
+  /** Train a new model of this size (char vocabulary built from the data); see SftSettingsSchema. */
   size?: SizePreset;
-  /** Optimizer steps. Defaults to 200. */
-  steps?: number;
-  /** Sequences per micro-batch. Defaults to 8. */
-  batch?: number;
-  /** Micro-batches per optimizer step. Defaults to 1. */
-  accumulation?: number;
-  /** Tokens per sequence. Defaults to the model's context length (capped at 512). */
-  seqLen?: number;
-  /** Peak learning rate. Defaults to 1e-3 from scratch, 1e-4 for fine-tuning. */
-  lr?: number;
-  /** Warmup steps. Defaults to 10% of steps (at most 100). */
-  warmup?: number;
-  /** Final learning rate / peak. Defaults to 0.1. */
-  minLrRatio?: number;
-  /** AdamW decoupled weight decay (matrices only). Defaults to 0.1. */
-  weightDecay?: number;
-  /** Global gradient-norm clip (0 = off). Defaults to 1. */
-  clipNorm?: number;
-  /**
-   * CPU threads. Defaults to choosing step by step between all cores and all cores but one: the
-   * faster while nothing else runs, the safe one as soon as another process takes a core.
-   */
-  threads?: number;
-  /** Seed of weight init, data order and the train/validation split. Defaults to 1. */
-  seed?: number;
-  /** Continue from the last checkpoint in `out`. Defaults to false. */
+  /** Continue from the last checkpoint in `out`. */
   resume?: boolean;
-  /** Fraction of examples held out for validation loss. Defaults to 0.05. */
-  valFraction?: number;
-  /** Steps between validation losses. Defaults to steps/10 (at least 1). */
-  evalEvery?: number;
-  /** Steps between checkpoints. Defaults to evalEvery. */
-  saveEvery?: number;
-  /** "cpu" or "cuda". Defaults to "cpu". */
-  device?: "cpu" | "cuda";
-  /** Operand format of the weight matrix products ({@link MatmulPrecision}). Defaults to "f32". */
-  precision?: MatmulPrecision;
   /**
    * Train a LoRA adapter of this rank instead of the whole model: the base (`base`, required) stays
-   * frozen in its stored type and the run writes `adapter.gguf`. Defaults to none (full fine-tune).
+   * frozen in its stored type and the run writes `adapter.gguf`. Unset: a full fine-tune.
    */
   loraRank?: number;
-  /** LoRA alpha: the adapter's update is scaled by alpha / rank. Defaults to the rank (scale 1). */
+  /** LoRA alpha: the adapter's update is scaled by alpha / rank. Unset: the rank (scale 1). */
   loraAlpha?: number;
-  /** Projections that get an adapter, from q, k, v, o, gate, up, down. Defaults to all seven. */
+  /** Projections that get an adapter, from q, k, v, o, gate, up, down. Unset: all seven. */
   loraTargets?: string[];
 }
 
 /** {@link SftOptions} with every default applied. */
-export type ResolvedSftOptions = Required<Omit<SftOptions, "base" | "size" | "lr" | "seqLen" | "loraRank" | "loraAlpha" | "loraTargets">> & {
+export type ResolvedSftOptions = Omit<SftSettings, "size" | "lr" | "warmup" | "evalEvery" | "saveEvery" | "threads"> & {
+  data: string;
+  out: string;
   base: string | null;
   size: SizePreset | null;
   lr: number;
-  seqLen: number | null;
+  warmup: number;
+  evalEvery: number;
+  saveEvery: number;
+  /** CPU threads; 0: chosen step by step. */
+  threads: number;
+  resume: boolean;
   /** The adapter trained, or null for a full fine-tune. */
   lora: LoraSpec | null;
 };
 
-/** Applies defaults and checks ranges (usage errors before anything is loaded). */
+/** Applies the defaults of {@link SftSettingsSchema} and checks ranges (usage errors before anything is loaded). */
 export function resolveSftOptions(o: SftOptions): ResolvedSftOptions {
   if (o.base && o.size) throw new MathtuneError(ErrorCode.usage, "--base and --size are exclusive", { hint: "fine-tune a GGUF with --base, or train a new model with --size" });
   const lora = resolveLora(o);
-  const steps = o.steps ?? 200;
-  const evalEvery = o.evalEvery ?? Math.max(1, Math.round(steps / 10));
+  // threads 0 is the same as none: chosen step by step.
+  const s = parseSettings(SftSettingsSchema, { ...o, threads: o.threads === 0 ? undefined : o.threads });
+  const steps = s.steps;
+  const evalEvery = s.evalEvery ?? defaultEvalEvery(steps, 10, Math.round);
   const r: ResolvedSftOptions = {
     data: o.data,
     out: o.out,
     base: o.base ?? null,
-    size: o.base ? null : (o.size ?? "tiny"),
+    size: o.base ? null : (s.size as SizePreset),
     steps,
-    batch: o.batch ?? 8,
-    accumulation: o.accumulation ?? 1,
-    seqLen: o.seqLen ?? null,
-    lr: o.lr ?? (o.base && !lora ? 1e-4 : 1e-3),
-    warmup: o.warmup ?? Math.min(100, Math.round(steps / 10)),
-    minLrRatio: o.minLrRatio ?? 0.1,
-    weightDecay: o.weightDecay ?? 0.1,
-    clipNorm: o.clipNorm ?? 1,
-    threads: o.threads ?? 0,
-    seed: o.seed ?? 1,
+    batch: s.batch,
+    accumulation: s.accumulation,
+    seqLen: s.seqLen,
+    lr: s.lr ?? defaultLr({ base: Boolean(o.base), lora: lora !== null }),
+    warmup: s.warmup ?? defaultWarmup(steps, Math.round),
+    minLrRatio: s.minLrRatio,
+    weightDecay: s.weightDecay,
+    clipNorm: s.clipNorm,
+    threads: s.threads ?? 0,
+    seed: s.seed,
     resume: o.resume ?? false,
-    valFraction: o.valFraction ?? 0.05,
+    valFraction: s.valFraction,
     evalEvery,
-    saveEvery: o.saveEvery ?? evalEvery,
-    device: o.device ?? "cpu",
-    precision: o.precision ?? "f32",
+    saveEvery: s.saveEvery ?? evalEvery,
+    device: s.device,
+    precision: s.precision,
     lora,
   };
-  const posInt = (k: string, v: number): void => {
-    if (!Number.isInteger(v) || v < 1) throw new MathtuneError(ErrorCode.usage, `--${k} must be a positive integer (got ${v})`);
-  };
-  posInt("steps", r.steps);
-  posInt("batch", r.batch);
-  posInt("accumulation", r.accumulation);
-  posInt("eval-every", r.evalEvery);
-  posInt("save-every", r.saveEvery);
-  if (r.seqLen !== null) posInt("seq-len", r.seqLen);
-  if (r.threads !== 0) posInt("threads", r.threads);
-  if (r.precision !== "f32" && r.precision !== "bf16") throw new MathtuneError(ErrorCode.usage, `--precision must be f32 or bf16 (got ${String(r.precision)})`);
-  if (!(r.valFraction >= 0 && r.valFraction < 1)) throw new MathtuneError(ErrorCode.usage, `--val-fraction must be in [0, 1) (got ${r.valFraction})`);
-  if (!(r.clipNorm >= 0)) throw new MathtuneError(ErrorCode.usage, `--clip must be >= 0 (got ${r.clipNorm})`);
-  if (!(r.weightDecay >= 0)) throw new MathtuneError(ErrorCode.usage, `--weight-decay must be >= 0 (got ${r.weightDecay})`);
-  if (!Number.isInteger(r.seed)) throw new MathtuneError(ErrorCode.usage, `--seed must be an integer (got ${r.seed})`);
   validateSchedule({ lr: r.lr, steps: r.steps, warmup: r.warmup, minLrRatio: r.minLrRatio });
   return r;
 }
@@ -202,7 +164,7 @@ async function startModel(o: ResolvedSftOptions, examples: SftExample[]): Promis
   const tok = CharTokenizer.fromCorpus(examples.flatMap((e) => [e.prompt, e.completion]));
   // A new model trained on longer rows than its preset's context gets a context that covers them,
   // so the GGUF states the positions it was trained on.
-  const preset = presetConfig(o.size ?? "tiny", tok.vocabSize);
+  const preset = presetConfig(o.size as SizePreset, tok.vocabSize);
   const config = o.seqLen !== null && o.seqLen > preset.contextLength ? { ...preset, contextLength: o.seqLen } : preset;
   return { config, weights: initWeights(config, o.seed), tokenizer: tok, tokenizerOut: tok, dispose: async () => {} };
 }
@@ -215,11 +177,7 @@ export async function runSft(options: SftOptions, hooks: SftHooks = {}): Promise
   const o = resolveSftOptions(options);
   const emit = hooks.onEvent ?? (() => {});
   const examples = readSftData(o.data);
-  const latest = latestCheckpoint(o.out);
-  if (latest && !o.resume) {
-    throw new MathtuneError(ErrorCode.usage, `${o.out} already holds a run (checkpoint at step ${latest.step})`, { hint: "pass --resume to continue it, or choose another --out folder" });
-  }
-  if (!latest && o.resume) throw new MathtuneError(ErrorCode.usage, `${o.out}: no checkpoint to resume from`, { hint: "run without --resume to start" });
+  const latest = checkpointToResume(o.out, o.resume);
 
   let start: ModelStart;
   let resumed: ResumedRun | undefined;
@@ -227,14 +185,12 @@ export async function runSft(options: SftOptions, hooks: SftHooks = {}): Promise
     resumed = await resumeTraining(latest.dir, o.out, o.base, o.lora, o.seed);
     start = resumed.start;
     const prev = resumed.state.run as Record<string, unknown>;
-    const now: Record<string, unknown> = { ...o, seqLen: o.seqLen ?? Math.min(512, start.config.contextLength) };
-    for (const k of FROZEN) {
-      if (JSON.stringify(prev[k] ?? null) !== JSON.stringify(now[k] ?? null)) {
-        await start.dispose();
-        throw new MathtuneError(ErrorCode.usage, `--resume: ${k} was ${JSON.stringify(prev[k])} in the run, now ${JSON.stringify(now[k])}`, {
-          hint: "resume with the same data and batch settings (steps, lr and intervals may change)",
-        });
-      }
+    const now: Record<string, unknown> = { ...o, seqLen: o.seqLen ?? defaultSftSeqLen(start.config.contextLength) };
+    try {
+      checkFrozenSettings(prev, now, FROZEN, "resume with the same data and batch settings (steps, lr and intervals may change)");
+    } catch (err) {
+      await start.dispose();
+      throw err;
     }
   } else {
     start = await startModel(o, examples);
@@ -242,7 +198,7 @@ export async function runSft(options: SftOptions, hooks: SftHooks = {}): Promise
 
   let backend: Backend;
   // Without --threads, a CPU run picks its thread count step by step (src/engine/threads.ts).
-  const governor = o.threads === 0 && o.device === "cpu" ? autoThreadGovernor(availableParallelism()) : null;
+  const governor = threadGovernor(o.threads === 0 ? null : o.threads, o.device);
   try {
     backend = Backend.create({ kind: o.device, threads: governor ? governor.current : o.threads || undefined });
   } catch (err) {
@@ -253,7 +209,7 @@ export async function runSft(options: SftOptions, hooks: SftHooks = {}): Promise
   try {
     mkdirSync(o.out, { recursive: true });
     const { config, tokenizer } = start;
-    const seqLen = o.seqLen ?? Math.min(512, config.contextLength);
+    const seqLen = o.seqLen ?? defaultSftSeqLen(config.contextLength);
     const split = splitTrainVal(examples.length, o.valFraction, o.seed);
     const encoded = encodeExamples(examples, tokenizer);
     const trainEx: EncodedExample[] = split.train.map((i) => encoded[i]);
@@ -352,24 +308,12 @@ export async function runSft(options: SftOptions, hooks: SftHooks = {}): Promise
       const stepStart = performance.now();
       const stepThreads = backend.threads;
       for (let k = 0; k < o.accumulation; k++) {
-        const l = session.microStep(stream.next());
-        if (!Number.isFinite(l)) {
-          throw new MathtuneError(ErrorCode.diverged, `training diverged: loss is ${l} at step ${step + 1}`, {
-            hint: `lower --lr (was ${o.lr}) or keep --clip on; the last good checkpoint is ${lastCheckpoint}`,
-          });
-        }
+        checkFinite("loss", session.microStep(stream.next()), step + 1, o.lr, `the last good checkpoint is ${lastCheckpoint}`);
       }
       const lr = lrAt(step + 1, { lr: o.lr, steps: o.steps, warmup: o.warmup, minLrRatio: o.minLrRatio });
       const r = session.step(lr);
-      if (governor) {
-        const next = governor.record(performance.now() - stepStart);
-        if (next !== backend.threads) backend.setThreads(next);
-      }
-      if (!Number.isFinite(r.gradNorm)) {
-        throw new MathtuneError(ErrorCode.diverged, `training diverged: gradient norm is ${r.gradNorm} at step ${step + 1}`, {
-          hint: `lower --lr (was ${o.lr}); the last good checkpoint is ${lastCheckpoint}`,
-        });
-      }
+      governStep(governor, backend, stepStart);
+      checkFinite("gradient norm", r.gradNorm, step + 1, o.lr, `the last good checkpoint is ${lastCheckpoint}`);
       step++;
       timedSteps++;
       loss = r.loss;
@@ -414,23 +358,6 @@ function lastCheckpointStep(dir: string): number {
 
 function appendMetrics(path: string, record: Record<string, number>): void {
   appendJsonl(path, [record]);
-}
-
-/** On resume, metrics after the checkpoint's step are dropped (those steps run again). */
-function trimMetrics(path: string, step: number): void {
-  if (!existsSync(path)) return;
-  repairJsonlTail(path);
-  const kept = readFileSync(path, "utf8")
-    .split("\n")
-    .filter((l) => {
-      if (l.trim() === "") return false;
-      try {
-        return (JSON.parse(l) as { step?: number }).step! <= step;
-      } catch {
-        return false;
-      }
-    });
-  writeFileAtomic(path, kept.map((l) => l + "\n").join(""));
 }
 
 /** "rank / alpha / targets (n trained parameters)" for the start-up table. */

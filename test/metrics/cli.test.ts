@@ -123,3 +123,19 @@ test("import qwen errors: ragged arrays and nested scores need a reduction", () 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("runEval is the library behind `mathtune eval`: the same results from typed options", async () => {
+  const { runEval } = await import("../../src/index.js");
+  const dir = mkdtempSync(join(tmpdir(), "mathtune-runeval-"));
+  try {
+    const samples = join(dir, "s.jsonl");
+    assert.equal(run(["import", "qwen", FIXTURE, "--out", samples, "--problems-out", join(dir, "p.jsonl")]).code, 0);
+    const ev = run(["eval", "--samples", samples, "--cluster", "exact", "--correct-from-file", "--top-k", "2", "--json"]);
+    assert.equal(ev.code, 0, ev.err);
+    const lib = runEval({ samples, cluster: "exact", correctFromFile: true, topK: 2, topN: 16, subsets: 100, bootstrap: 1000, seed: 0, scoreTransform: "none", pairwiseLimit: 64 });
+    const cli = JSON.parse(ev.out) as { results: Record<string, unknown> };
+    assert.deepEqual(JSON.parse(JSON.stringify(lib.results)).results, cli.results);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
