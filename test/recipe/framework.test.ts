@@ -251,7 +251,12 @@ test("the plan: the stages a recipe asks for, in order, with the inputs each rea
 
 test("the plan with the line evaluator: its train and score stages after the baselines, its file read by the eval stage; it needs the synthetic world and the evaluator", async () => {
   const { planStages } = await import("../../src/recipe/stages/index.js");
-  const base = { generators: [{ name: "d", style: "detailed" }], model: { base: "/m/base.gguf" }, evaluator: { enabled: true } };
+  const base = {
+    generators: [{ name: "d", style: "detailed" }],
+    data: { source: "synth", skills: ["root", "remainder", "sum-product"], levels: [1, 2, 3] },
+    model: { base: "/m/base.gguf" },
+    evaluator: { enabled: true },
+  };
   const off = planStages(resolveRecipeObject(base, "r.json", "/"));
   const on = planStages(resolveRecipeObject({ ...base, lineEvaluator: { enabled: true } }, "r.json", "/"));
   assert.deepEqual(on.map((s) => s.id).slice(7), ["score/d", "likelihood/d", "score/d/base-evaluator", "line-evaluator/train", "score/d/line-evaluator", "eval/d", "report"]);
@@ -262,6 +267,7 @@ test("the plan with the line evaluator: its train and score stages after the bas
   // The option leaves every other stage's key alone, so turning it on reruns nothing else.
   for (const s of off) if (s.id !== "eval/d") assert.deepEqual(on.find((x) => x.id === s.id)?.config, s.config, s.id);
   assert.throws(() => planStages(resolveRecipeObject({ ...base, evaluator: { enabled: false }, lineEvaluator: { enabled: true } }, "r.json", "/")), /needs evaluator\.enabled/);
+  assert.throws(() => planStages(resolveRecipeObject({ ...base, data: { source: "synth" }, lineEvaluator: { enabled: true } }, "r.json", "/")), /checkable skills' grammar only.*data\.skills has arithmetic/);
   assert.throws(
     () => planStages(resolveRecipeObject({ ...base, generators: [{ name: "d" }], data: { source: "gsm8k", train: "/t.jsonl", test: "/s.jsonl" }, lineEvaluator: { enabled: true } }, "r.json", "/")),
     /only the synthetic world gives/,

@@ -4,6 +4,7 @@
 import { ErrorCode, MathtuneError } from "../../errors.js";
 import { generatorPrompt } from "../../data/prompts.js";
 import { worldLineExamples, type GradedWorldSample } from "../../data/synth/lines.js";
+import { CHECKABLE_SKILLS } from "../../data/synth/skills.js";
 import { readSamples } from "../../metrics/samples.js";
 import { writeJsonlAtomic } from "../../util/jsonl.js";
 import { Rng } from "../../util/rng.js";
@@ -27,6 +28,12 @@ export function checkLineEvaluator(r: Recipe): void {
   if (r.data.source !== "synth") {
     throw new MathtuneError(ErrorCode.usage, `lineEvaluator.enabled needs per-line truth, which only the synthetic world gives (data.source is "${r.data.source}")`, {
       hint: "set lineEvaluator.enabled to false, or use data.source synth",
+    });
+  }
+  const other = r.data.skills.filter((k) => !(CHECKABLE_SKILLS as readonly string[]).includes(k));
+  if (other.length > 0) {
+    throw new MathtuneError(ErrorCode.usage, `lineEvaluator.enabled judges lines in the checkable skills' grammar only (${CHECKABLE_SKILLS.join(", ")}); data.skills has ${other.join(", ")}`, {
+      hint: "draw the world from the checkable skills (recipes/demo-checkable.json), or set lineEvaluator.enabled to false",
     });
   }
   if (!r.evaluator.enabled) throw new MathtuneError(ErrorCode.usage, "lineEvaluator.enabled needs evaluator.enabled (it trains on the evaluator's samples)");
