@@ -8,6 +8,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { z } from "zod";
 import { ErrorCode, MathtuneError, inputError } from "../errors.js";
 import { LEVELS, SKILLS } from "../data/synth/world.js";
+import { LORA_TARGETS } from "../model/lora.js";
 import { EvaluatorSettingsSchema, SftSettingsSchema, defaultOf } from "../train/settings.js";
 
 const posInt = z.number().int().min(1);
@@ -201,6 +202,20 @@ const EvaluatorSchema = z.strictObject({
   scoreTopK: z.number().int().min(0).default(0),
 });
 
+const LoraSchema = z.strictObject({
+  /**
+   * LoRA rank of every fine-tuning in the recipe (SSFT, evaluator, line evaluator, MTSF and its
+   * control): each run trains an adapter on the frozen model it starts from, kept in its stage
+   * folder as adapter.gguf, and the stage merges it into the stage's model.gguf, which later stages
+   * read. null: full fine-tuning.
+   */
+  rank: posInt.nullable().default(null),
+  /** LoRA alpha (the update is scaled by alpha / rank); null: the rank (scale 1). */
+  alpha: z.number().positive().nullable().default(null),
+  /** Projections that get an adapter; null: all of q, k, v, o, gate, up, down. */
+  targets: z.array(z.enum(LORA_TARGETS)).min(1).nullable().default(null),
+});
+
 const LineEvaluatorSchema = z.strictObject({
   /**
    * Also train an evaluator on dense per-line labels (process supervision; src/data/line-labels.ts)
@@ -261,6 +276,7 @@ export const RecipeSchema = z.strictObject({
   precision: SftSettingsSchema.shape.precision,
   data: DataSchema.prefault({ source: "synth" }),
   model: ModelSchema.prefault({}),
+  lora: LoraSchema.prefault({}),
   /** Generator arms; the last one is the main arm (evaluator, MTSF, headline report). */
   generators: z.array(GeneratorSchema).min(1).prefault([{ name: "detailed", style: "detailed" }]),
   /** Generator prompt template with one {problem}; null: the plain `Problem: ...\nSolution:\n`. */

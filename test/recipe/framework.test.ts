@@ -282,6 +282,30 @@ test("recipe precision reaches the SSFT trainer's options (bf16), and f32 leaves
   assert.throws(() => resolveRecipeObject({ ...base, precision: "f16" }, "r.json", "/"), /precision/);
 });
 
+test("recipe lora: reaches every trainer's options and every training stage's key; unset, the keys are as before; it needs a base model", async () => {
+  const { planStages } = await import("../../src/recipe/stages/index.js");
+  const { sftOptions } = await import("../../src/recipe/stages/sft.js");
+  const base = { generators: [{ name: "d", style: "detailed" }], model: { base: "/m/base.gguf" }, evaluator: { enabled: true }, mtsf: { enabled: true, evaluatorSteps: 7 } };
+  const full = resolveRecipeObject(base, "r.json", "/");
+  const lora = resolveRecipeObject({ ...base, lora: { rank: 8, alpha: 16, targets: ["q", "v"] } }, "r.json", "/");
+  assert.deepEqual(full.lora, { rank: null, alpha: null, targets: null });
+  const o = sftOptions(lora, "d", "/run", false);
+  assert.deepEqual([o.loraRank, o.loraAlpha, o.loraTargets], [8, 16, ["q", "v"]]);
+  assert.equal(sftOptions(full, "d", "/run", false).loraRank, undefined);
+  const training = ["sft/d", "evaluator/train", "mtsf/train", "mtsf/control"];
+  const a = planStages(full);
+  const b = planStages(lora);
+  for (const id of a.map((s) => s.id)) {
+    const ca = JSON.stringify(a.find((s) => s.id === id)?.config);
+    const cb = JSON.stringify(b.find((s) => s.id === id)?.config);
+    if (training.includes(id)) assert.notEqual(ca, cb, `${id} reruns under LoRA`);
+    else assert.equal(ca, cb, id);
+    if (training.includes(id)) assert.ok(!ca.includes("lora"), `${id}: no lora key without LoRA`);
+  }
+  assert.throws(() => planStages(resolveRecipeObject({ ...base, model: { base: null }, lora: { rank: 4 } }, "r.json", "/")), /lora\.rank needs a base model/);
+  assert.throws(() => resolveRecipeObject({ ...base, lora: { rank: 4, targets: ["qkv"] } }, "r.json", "/"), /lora\.targets/);
+});
+
 test("sampling.problems: the N samples on the first test problems only, the greedy decode on all; the config hash moves only when it is set", async () => {
   const { samplingConfig, sampleStage } = await import("../../src/recipe/stages/sample.js");
   const base = { generators: [{ name: "d", style: "detailed" }] };

@@ -11,7 +11,7 @@ import type { Stage } from "../framework.js";
 import { gradeFile } from "./grade.js";
 import { samplingConfig, openSampler } from "./sample.js";
 import { evaluatorTemplate } from "./score.js";
-import { paths, modelOf, limit, readProblemList } from "./shared.js";
+import { paths, modelOf, limit, readProblemList, loraKey, loraOptions, mergeRunAdapter } from "./shared.js";
 
 /** Samples N solutions per training problem from the main generator: the evaluator's data. */
 export function evaluatorSampleStage(r: Recipe, main: Recipe["generators"][number]): Stage {
@@ -107,7 +107,7 @@ export function evaluatorTrainStage(r: Recipe, main: Recipe["generators"][number
     id: "evaluator/train",
     title: `train the evaluator from ${main.name} (${r.evaluator.loss} loss, ${r.evaluator.steps} steps)`,
     version: 1,
-    config: { ...settings, seed: seedOf(r, "sft") },
+    config: { ...settings, seed: seedOf(r, "sft"), ...loraKey(r) },
     inputs: [paths.evalProblems, paths.evalGraded, ...(m.rel ? [m.rel] : [])],
     externalInputs: m.abs ? [m.abs] : [],
     outputs: [paths.evaluatorModel],
@@ -140,10 +140,13 @@ export function evaluatorTrainStage(r: Recipe, main: Recipe["generators"][number
           ...(e.lr !== null ? { lr: e.lr } : {}),
           ...(r.threads !== null ? { threads: r.threads } : {}),
           ...(r.precision !== "f32" ? { precision: r.precision } : {}),
+          ...loraOptions(r),
         });
       } finally {
         stop();
       }
+      // A LoRA run wrote adapter.gguf: merged into the generator it started from, it is the evaluator later stages read.
+      if (r.lora.rank !== null) await mergeRunAdapter(base, out);
       const f = (x: number | null): string => x?.toFixed(3) ?? "–";
       ctx.say(
         `  held-out AUC within problems ${f(res.valAuc)} (base model ${f(res.baseAuc)}; ${res.stats.valPairs} pairs from ${res.stats.valMixedProblems} problems), pooled ${f(res.valAucPooled)} (base ${f(res.baseAucPooled)}); ` +

@@ -34,6 +34,11 @@ export function planStages(r: Recipe): Stage[] {
     throw new MathtuneError(ErrorCode.usage, `mtsf.enabled needs the main generator (${main.name}) to be trained here (sft: true)`);
   }
   checkLineEvaluator(r);
+  if (r.lora.rank !== null && r.model.base === null) {
+    throw new MathtuneError(ErrorCode.usage, "lora.rank needs a base model to adapt (model.base); a new model of model.size is trained in full", {
+      hint: "set model.base to a GGUF, or lora.rank to null",
+    });
+  }
   const needEvalData = r.evaluator.enabled || r.mtsf.enabled;
   for (const g of r.generators) {
     const arm: Arm = { name: g.name, model: modelOf(r, g) };

@@ -15,7 +15,7 @@ import { seedOf } from "../schema.js";
 import { RunInterrupted, type Stage } from "../framework.js";
 import { recipeWorld } from "./data.js";
 import { scoreTestSamples } from "./score.js";
-import { paths, modelOf, limit, readProblemList, lineEvaluatorRow } from "./shared.js";
+import { paths, modelOf, limit, readProblemList, lineEvaluatorRow, loraKey, loraOptions, mergeRunAdapter } from "./shared.js";
 
 /** Tokens per row of the line evaluator's training and scoring. */
 function lineSeqLen(r: Recipe): number | null {
@@ -46,7 +46,7 @@ export function lineEvaluatorTrainStage(r: Recipe, main: Recipe["generators"][nu
     id: "line-evaluator/train",
     title: `train the line evaluator from ${main.name} on per-line labels (${le.steps} steps; an ablation)`,
     version: 1,
-    config: { ...le, seqLen: lineSeqLen(r), data: r.data, template: r.promptTemplate, seed: seedOf(r, "sft") },
+    config: { ...le, seqLen: lineSeqLen(r), data: r.data, template: r.promptTemplate, seed: seedOf(r, "sft"), ...loraKey(r) },
     inputs: [paths.evalProblems, paths.evalGraded, ...(m.rel ? [m.rel] : [])],
     externalInputs: m.abs ? [m.abs] : [],
     outputs: [paths.lineEvalData, paths.lineEvaluatorModel],
@@ -82,6 +82,7 @@ export function lineEvaluatorTrainStage(r: Recipe, main: Recipe["generators"][nu
         ...(le.lr !== null ? { lr: le.lr } : {}),
         ...(r.threads !== null ? { threads: r.threads } : {}),
         ...(r.precision !== "f32" ? { precision: r.precision } : {}),
+        ...loraOptions(r),
       };
       let progress: Progress | undefined;
       let val = "-";
@@ -103,6 +104,7 @@ export function lineEvaluatorTrainStage(r: Recipe, main: Recipe["generators"][nu
       });
       progress?.stop();
       if (result.stopped) throw new RunInterrupted(`line-evaluator/train (step ${result.step}, checkpoint ${result.checkpoint})`);
+      if (result.adapterPath !== null) await mergeRunAdapter(base, out);
       ctx.say(`  ${examples.length} examples (${own.length} own samples, ${items.length} world problems); validation loss ${result.valLoss?.toFixed(4) ?? "–"}`);
       return { steps: result.step, loss: result.loss, val_loss: result.valLoss, examples: examples.length, own_samples: own.length, world_problems: items.length };
     },

@@ -6,7 +6,7 @@ import { seedOf } from "../schema.js";
 import { RunInterrupted, type Stage, type StageContext } from "../framework.js";
 import { evaluatorTemplate } from "./score.js";
 import { sftOptions } from "./sft.js";
-import { paths } from "./shared.js";
+import { loraKey, loraOptions, mergeRunAdapter, paths } from "./shared.js";
 
 /** The generator settings of the MTSF generator stage and of the control (fine-tuning a GGUF). */
 function continuedSft(r: Recipe): Omit<SftOptions, "data" | "out" | "base" | "steps" | "resume"> {
@@ -35,7 +35,7 @@ export function mtsfStage(r: Recipe, main: Recipe["generators"][number]): Stage 
     version: 1,
     config: reuse
       ? { mtsf: r.mtsf, sft: continuedSft(r), from: "evaluator" }
-      : { mtsf: r.mtsf, evaluator: { ...e, enabled: null, n: null, problems: null, scoreTopK: null, likelihoodBaseline: null, steps: null }, sft: continuedSft(r) },
+      : { mtsf: r.mtsf, evaluator: { ...e, enabled: null, n: null, problems: null, scoreTopK: null, likelihoodBaseline: null, steps: null }, sft: continuedSft(r), ...loraKey(r) },
     inputs: reuse
       ? [paths.evaluatorModel, paths.sftData(main.name), paths.model(main.name)] // the SSFT model sets the row length
       : [paths.model(main.name), paths.sftData(main.name), paths.evalProblems, paths.evalGraded],
@@ -73,6 +73,7 @@ export function mtsfStage(r: Recipe, main: Recipe["generators"][number]): Stage 
           ...(e.lr !== null ? { lr: e.lr } : {}),
           ...(r.threads !== null ? { threads: r.threads } : {}),
           ...(r.precision !== "f32" ? { precision: r.precision } : {}),
+          ...loraOptions(r),
         },
         control: false,
         onStage: (name, what) => ctx.say(`  ${name}: ${what}`),
@@ -128,6 +129,7 @@ async function continueSft(ctx: StageContext, r: Recipe, label: string, fromRel:
   );
   progress?.stop();
   if (res.stopped) throw new RunInterrupted(`${label} (step ${res.step})`);
+  if (res.adapterPath !== null) await mergeRunAdapter(ctx.path(fromRel), out);
   return res;
 }
 

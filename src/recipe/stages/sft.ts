@@ -6,7 +6,7 @@ import type { SftOptions } from "../../train/sft.js";
 import type { Recipe } from "../schema.js";
 import { seedOf } from "../schema.js";
 import { RunInterrupted, type Stage } from "../framework.js";
-import { paths } from "./shared.js";
+import { loraKey, loraOptions, mergeRunAdapter, paths } from "./shared.js";
 
 /** SftOptions of a generator's SSFT run (shared with tests). */
 export function sftOptions(r: Recipe, gen: string, runDir: string, resume: boolean): SftOptions {
@@ -34,6 +34,7 @@ export function sftOptions(r: Recipe, gen: string, runDir: string, resume: boole
   if (s.saveEvery !== null) o.saveEvery = s.saveEvery;
   if (r.threads !== null) o.threads = r.threads;
   if (r.precision !== "f32") o.precision = r.precision;
+  Object.assign(o, loraOptions(r));
   return o;
 }
 
@@ -42,7 +43,7 @@ export function sftStage(r: Recipe, gen: Recipe["generators"][number]): Stage {
     id: `sft/${gen.name}`,
     title: `SSFT of the ${gen.name} generator (${r.model.base ?? `new ${r.model.size} model`}, ${r.sft.steps} steps)`,
     version: 1,
-    config: { sft: r.sft, size: r.model.base === null ? r.model.size : null, seed: seedOf(r, "sft") },
+    config: { sft: r.sft, size: r.model.base === null ? r.model.size : null, seed: seedOf(r, "sft"), ...loraKey(r) },
     inputs: [paths.sftData(gen.name)],
     externalInputs: r.model.base === null ? [] : [r.model.base],
     outputs: [paths.model(gen.name)],
@@ -78,6 +79,8 @@ export function sftStage(r: Recipe, gen: Recipe["generators"][number]): Stage {
       progress?.stop();
       // Stopped by Ctrl-C (the trainer saved a checkpoint): the stage is not done; a rerun resumes it.
       if (result.stopped) throw new RunInterrupted(`sft/${gen.name} (step ${result.step}, checkpoint ${result.checkpoint})`);
+      // A LoRA run wrote adapter.gguf: merged into the base, it is the generator later stages read.
+      if (result.adapterPath !== null && r.model.base !== null) await mergeRunAdapter(r.model.base, out);
       return { steps: result.step, loss: result.loss, val_loss: result.valLoss };
     },
   };

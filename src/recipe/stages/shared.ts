@@ -85,3 +85,26 @@ export interface Arm {
  * evaluator: its results' key prefix, its file and its name in table (2).
  */
 export const lineEvaluatorRow = { prefix: "line-evaluator", file: paths.lineEvaluatorScores, label: "line evaluator: per-line labels, an ablation" } as const;
+
+/** The recipe's LoRA settings as trainer options (none when `lora.rank` is null: full fine-tuning). */
+export function loraOptions(r: Recipe): { loraRank?: number; loraAlpha?: number; loraTargets?: string[] } {
+  const l = r.lora;
+  if (l.rank === null) return {};
+  return { loraRank: l.rank, ...(l.alpha !== null ? { loraAlpha: l.alpha } : {}), ...(l.targets !== null ? { loraTargets: [...l.targets] } : {}) };
+}
+
+/**
+ * After a LoRA run in `dir` (its adapter.gguf trained on the frozen model `from`): the adapter
+ * merged into `from`, written as dir/model.gguf, the whole model later stages read.
+ */
+export async function mergeRunAdapter(from: string, dir: string): Promise<void> {
+  const { mergeLoraGguf } = await import("../../model/lora.js");
+  const { ADAPTER_FILE } = await import("../../train/checkpoints.js");
+  const { join } = await import("node:path");
+  await mergeLoraGguf({ base: from, lora: join(dir, ADAPTER_FILE), out: join(dir, "model.gguf") });
+}
+
+/** The recipe's LoRA settings for a stage's config key: absent under full fine-tuning, so those keys stay as they were. */
+export function loraKey(r: Recipe): { lora?: Recipe["lora"] } {
+  return r.lora.rank === null ? {} : { lora: r.lora };
+}
