@@ -19,6 +19,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Problem, Sample } from "../data/records.js";
 import { Backend } from "../engine/backend.js";
+import type { ThreadGovernor } from "../engine/threads.js";
 import { ErrorCode, MathtuneError } from "../errors.js";
 import { readProblemsById, readSamples } from "../metrics/samples.js";
 import { saveModelGguf } from "../model/checkpoint.js";
@@ -528,7 +529,7 @@ function heldOutEvaluation(
 interface EvaluatorLoop {
   session: TrainSession;
   backend: Backend;
-  governor: ReturnType<typeof threadGovernor>;
+  governor: ThreadGovernor | null;
   stream: EvaluatorBatchStream;
   /** The held-out evaluation (see heldOutEvaluation). */
   evaluate: (when: string) => HeldOutAuc | null;
