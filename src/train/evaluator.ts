@@ -31,7 +31,7 @@ import { appendJsonl } from "../util/jsonl.js";
 import { Rng, hashString } from "../util/rng.js";
 import { runInChild, siblingModule, type ChildErrorMessage } from "./child.js";
 import { ADAPTER_FILE, saveCheckpoint, type CheckpointState } from "./checkpoints.js";
-import { checkFinite, checkFrozenSettings, checkpointToResume, governStep, threadGovernor, trimMetrics } from "./scaffold.js";
+import { checkFinite, checkFrozenSettings, checkpointToResume, governStep, restoreCheckpoint, threadGovernor, trimMetrics } from "./scaffold.js";
 import { resolveLora } from "./sft.js";
 import { openTrainingModel, resumeTraining, type ModelStart } from "./start.js";
 import type { StreamState } from "./data.js";
@@ -640,16 +640,8 @@ export async function runEvaluatorTraining(options: EvaluatorTrainOptions): Prom
     const stream = evaluatorBatchStream(o, data, shape, labels);
     const evaluate = heldOutEvaluation(s, data.held.candidates, shape, labels, o.loss, options.onWarning);
 
-    let step = 0;
-    let baseAuc: HeldOutAuc | null = null;
-    if (resumed) {
-      s.setOptimizerState(resumed.optimizer);
-      stream.state = { ...resumed.state.stream };
-      step = resumed.state.step;
-      baseAuc = parseHeldOutAuc(resumed.state.run.baseAuc);
-    } else {
-      baseAuc = evaluate("under the base model");
-    }
+    const step = resumed ? restoreCheckpoint(resumed, s, stream) : 0;
+    const baseAuc = resumed ? parseHeldOutAuc(resumed.state.run.baseAuc) : evaluate("under the base model");
     mkdirSync(o.out, { recursive: true });
     writeFileAtomic(join(o.out, "config.json"), JSON.stringify({ run, model: config, data: data.stats, items: data.nItems, heldOut: data.held.candidates.length, tooLong: data.tooLong }, null, 2) + "\n");
     const metricsPath = join(o.out, "metrics.jsonl");

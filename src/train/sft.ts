@@ -20,7 +20,7 @@ import { appendJsonl, readJsonl } from "../util/jsonl.js";
 import { writeFileAtomic } from "../util/fs.js";
 import { BatchStream, encodeExamples, packRows, splitTrainVal, validationBatches, type EncodedExample } from "./data.js";
 import { ADAPTER_FILE, saveCheckpoint, type CheckpointState } from "./checkpoints.js";
-import { checkFinite, checkFrozenSettings, checkpointToResume, governStep, threadGovernor, trimMetrics } from "./scaffold.js";
+import { checkFinite, checkFrozenSettings, checkpointToResume, governStep, restoreCheckpoint, threadGovernor, trimMetrics } from "./scaffold.js";
 import { openTrainingModel, resumeTraining, type ModelStart, type ResumedRun } from "./start.js";
 import { lrAt, validateSchedule } from "./schedule.js";
 import { SftSettingsSchema, defaultEvalEvery, defaultLr, defaultSftSeqLen, defaultWarmup, parseSettings, type SftSettings } from "./settings.js";
@@ -377,14 +377,8 @@ export async function runSft(options: SftOptions, hooks: SftHooks = {}): Promise
     });
     const s = session;
     const stream = new BatchStream(data.trainEx, seqLen, o.batch, config.vocabSize, tokenizer.eosId, o.seed);
-    let step = 0;
-    let valLoss: number | null = null;
-    if (resumed) {
-      s.setOptimizerState(resumed.optimizer);
-      stream.state = { ...resumed.state.stream };
-      step = resumed.state.step;
-      valLoss = resumed.state.valLoss ?? null;
-    }
+    const step = resumed ? restoreCheckpoint(resumed, s, stream) : 0;
+    const valLoss = resumed?.state.valLoss ?? null;
     const runRecord = { ...o, seqLen, threads: governor?.adaptive ? "auto" : backend.threads };
     writeFileAtomic(join(o.out, "config.json"), JSON.stringify({ run: runRecord, model: config }, null, 2) + "\n");
     const metricsPath = join(o.out, "metrics.jsonl");
