@@ -19,6 +19,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Problem, Sample } from "../data/records.js";
 import { Backend } from "../engine/backend.js";
+import type { ThreadGovernor } from "../engine/threads.js";
 import { ErrorCode, MathtuneError } from "../errors.js";
 import { readProblemsById, readSamples } from "../metrics/samples.js";
 import { saveModelGguf } from "../model/checkpoint.js";
@@ -30,9 +31,9 @@ import { appendJsonl } from "../util/jsonl.js";
 import { Rng, hashString } from "../util/rng.js";
 import { runInChild, siblingModule, type ChildErrorMessage } from "./child.js";
 import { ADAPTER_FILE, saveCheckpoint, type CheckpointState } from "./checkpoints.js";
-import { checkFinite, checkFrozenSettings, checkpointToResume, governStep, threadGovernor, trimMetrics } from "./scaffold.js";
+import { checkFinite, checkFrozenSettings, checkpointToResume, governStep, restoreCheckpoint, threadGovernor, trimMetrics } from "./scaffold.js";
 import { resolveLora } from "./sft.js";
-import { openTrainingModel, resumeTraining } from "./start.js";
+import { openTrainingModel, resumeTraining, type ModelStart } from "./start.js";
 import type { StreamState } from "./data.js";
 import {
   buildEvaluatorData,
@@ -278,8 +279,15 @@ function heldOutCandidates(problems: ReadonlyMap<string, Problem>, samples: read
   return { candidates: out, tooLong };
 }
 
-/** Trains an evaluator; see the file comment. */
-export async function runEvaluatorTraining(options: EvaluatorTrainOptions): Promise<EvaluatorTrainResult> {
+/** The resolved settings of an evaluator run (the options with every default filled in). */
+type EvaluatorRunSettings = ReturnType<typeof resolveEvaluatorSettings>;
+
+/**
+ * The settings of a run: {@link EvaluatorSettingsSchema}'s values with the computed defaults (lr,
+ * warmup, eval interval, slots, save interval) filled in and the schedule checked. `seqLen` stays
+ * unresolved here: its default depends on the model's context length.
+ */
+function resolveEvaluatorSettings(options: EvaluatorTrainOptions) {
   const lora = resolveLora(options);
   const set = parseSettings(EvaluatorSettingsSchema, options);
   const steps = set.steps;
@@ -310,7 +318,300 @@ export async function runEvaluatorTraining(options: EvaluatorTrainOptions): Prom
   const slots = set.slots ?? defaultSlots(o.batch);
   const saveEvery = set.saveEvery ?? o.evalEvery;
   validateSchedule({ lr: o.lr, steps: o.steps, warmup: o.warmup, minLrRatio: o.minLrRatio });
+  return { o, slots, saveEvery, set };
+}
 
+/** An evaluator run's examples: the training items of its loss, and the held-out candidates. */
+interface EvaluatorRunData {
+  split: { train: Set<string>; val: Set<string> };
+  /** What buildEvaluatorData reports (config.json's `data`). */
+  stats: ReturnType<typeof buildEvaluatorData>["stats"];
+  /** Template items (ce, margin, softplus, mix); empty under seq-contrastive. */
+  items: EvaluatorItem[];
+  /** Generator-prompt pairs (seq-contrastive); empty otherwise. */
+  seqItems: SequencePairItem[];
+  /** The number of training items of the run's loss. */
+  nItems: number;
+  held: ReturnType<typeof heldOutCandidates>;
+  /** Examples, training and held-out, left out for being longer than seqLen tokens. */
+  tooLong: number;
+}
+
+/**
+ * Splits the problems into training and held-out ones and encodes the examples: labelled
+ * candidates (ce), template pairs (margin, softplus, mix) or generator-prompt pairs
+ * (seq-contrastive) of the training problems, and every candidate of the held-out ones. An input
+ * error when no training example is left.
+ */
+function prepareEvaluatorData(
+  o: EvaluatorRunSettings["o"],
+  problems: ReadonlyMap<string, Problem>,
+  samples: readonly Sample[],
+  tokenizer: ModelStart["tokenizer"],
+  labels: LabelTokens,
+  seqLen: number,
+): EvaluatorRunData {
+  let tooLong = 0;
+  const encode = (p: Problem, text: string): number[] | null => {
+    const ids = encodeEvaluatorInput(tokenizer, labels, p.problem, text, o.template);
+    return ids.length > seqLen ? null : ids;
+  };
+
+  const split = splitProblems([...problems.keys()], o.valFraction, o.seed);
+  const trainProblems = new Map([...problems].filter(([id]) => split.train.has(id)));
+  const data = buildEvaluatorData(trainProblems, samples.filter((s) => split.train.has(s.problem_id)), { perProblem: o.perProblem, seed: o.seed });
+  const problemOf = (id: string | undefined): Problem => {
+    const p = id === undefined ? undefined : problems.get(id);
+    if (!p) throw new MathtuneError(ErrorCode.native, `evaluator example for unknown problem ${JSON.stringify(id)}`);
+    return p;
+  };
+  const items: EvaluatorItem[] = [];
+  const seqItems: SequencePairItem[] = [];
+  if (o.loss === "ce") {
+    for (const r of data.pointwise) {
+      const ids = encode(problemOf(r.problem_id), r.completion);
+      if (ids === null) tooLong++;
+      else items.push(r.label ? { positive: ids, negative: null } : { positive: null, negative: ids });
+    }
+  } else if (o.loss === "seq-contrastive") {
+    for (const r of data.pairwise) {
+      const prompt = [...(tokenizer.addBos ? [tokenizer.bosId] : []), ...tokenizer.encode(generatorPrompt(problemOf(r.problem_id).problem))];
+      const positive = [...tokenizer.encode(r.chosen), tokenizer.eosId];
+      const negative = [...tokenizer.encode(r.rejected), tokenizer.eosId];
+      if (prompt.length + Math.max(positive.length, negative.length) > seqLen) tooLong++;
+      else seqItems.push({ prompt, positive, negative });
+    }
+  } else {
+    for (const r of data.pairwise) {
+      const pos = encode(problemOf(r.problem_id), r.chosen);
+      const neg = encode(problemOf(r.problem_id), r.rejected);
+      if (pos === null || neg === null) tooLong++;
+      else items.push({ positive: pos, negative: neg });
+    }
+  }
+  const nItems = o.loss === "seq-contrastive" ? seqItems.length : items.length;
+  if (nItems === 0) {
+    throw new MathtuneError(ErrorCode.input, `${o.samples}: no evaluator training example (${data.stats.mixedProblems} problems have both correct and incorrect samples; ${tooLong} examples longer than ${seqLen} tokens)`, {
+      hint: "sample more candidates per problem, or raise --seq-len",
+    });
+  }
+  const held = heldOutCandidates(problems, samples, split.val, encode);
+  tooLong += held.tooLong;
+  return { split, stats: data.stats, items, seqItems, nItems, held, tooLong };
+}
+
+/** The batch shape of an evaluator run. */
+interface EvaluatorShape {
+  seqLen: number;
+  batch: number;
+  slots: number;
+  vocabSize: number;
+}
+
+/** The session of a run: TrainSession with the loss hook of `o.loss` (none for ce, which is the built-in NLL). */
+function evaluatorSession(o: EvaluatorRunSettings["o"], set: EvaluatorSettings, start: ModelStart, backend: Backend, shape: EvaluatorShape): TrainSession {
+  const { slots, seqLen } = shape;
+  const hook =
+    o.loss === "ce"
+      ? null
+      : o.loss === "seq-contrastive"
+        ? sequenceContrastiveSessionLoss({ lambda: o.lambda, alpha: o.alpha }, slots)
+        : evaluatorSessionLoss({ kind: o.loss, lambda: o.lambda, mix: o.mix }, slots);
+  return new TrainSession({ config: start.config, weights: start.weights, batch: o.batch, seqLen, backend, clipNorm: o.clipNorm, adamw: { weightDecay: o.weightDecay }, precision: set.precision, ...(hook ? { loss: hook } : {}), ...(start.lora ? { lora: start.lora } : {}) });
+}
+
+/** The training batches of a run, and their position in the item stream (saved in checkpoints). */
+interface EvaluatorBatchStream {
+  /** The next batch; moves the position on. */
+  next(): EvaluatorBatch | SequencePairBatch;
+  /** The position: an epoch and the next item's index in that epoch's order. */
+  state: StreamState;
+}
+
+/**
+ * The training batches: the items in an order that is a pure function of (seed, epoch), so the
+ * position is two integers, packed up to 4·slots candidates at a time.
+ */
+function evaluatorBatchStream(o: EvaluatorRunSettings["o"], data: EvaluatorRunData, shape: EvaluatorShape, labels: LabelTokens): EvaluatorBatchStream {
+  const { seqLen, slots, vocabSize: V } = shape;
+  let order: number[] = [];
+  let orderEpoch = -1;
+  const pack = (idx: number[]): EvaluatorBatch | SequencePairBatch => {
+    if (o.loss === "seq-contrastive") return packSequencePairBatch(idx.map((i) => data.seqItems[i]), { seqLen, batch: o.batch, pairs: slots, vocabSize: V });
+    const b = packEvaluatorBatch(idx.map((i) => data.items[i]), shape, labels);
+    return o.loss === "ce" ? asCrossEntropyBatch(b, V, labels) : b;
+  };
+  const stream: EvaluatorBatchStream = {
+    state: { epoch: 0, row: 0 },
+    next() {
+      for (;;) {
+        const at = stream.state;
+        if (orderEpoch !== at.epoch) {
+          order = new Rng((o.seed * 1000003 + at.epoch * 7919) >>> 0).shuffle(Array.from({ length: data.nItems }, (_, i) => i));
+          orderEpoch = at.epoch;
+        }
+        if (at.row >= order.length) {
+          stream.state = { epoch: at.epoch + 1, row: 0 };
+          continue;
+        }
+        const b = pack(order.slice(at.row, at.row + 4 * slots));
+        if (b.items === 0) throw new MathtuneError(ErrorCode.usage, `an evaluator example does not fit a batch of ${o.batch} rows of ${seqLen} tokens`);
+        stream.state = { epoch: at.epoch, row: at.row + b.items };
+        return b;
+      }
+    },
+  };
+  return stream;
+}
+
+/**
+ * The held-out evaluation of a run: a function of the moment (`when`, for the warning) that
+ * returns the AUCs of the session's current weights over `candidates` (null when there are none).
+ * The margin and softplus losses have (almost) no gradient where S is saturated; a run can start
+ * there or fall into it (every S driven to 1, the hinge stuck at λ). So when more than half the
+ * candidates are saturated under those losses, it warns, once per run.
+ */
+function heldOutEvaluation(
+  session: TrainSession,
+  candidates: EvaluatorRunData["held"]["candidates"],
+  shape: EvaluatorShape,
+  labels: LabelTokens,
+  loss: TrainerLossKind,
+  onWarning: EvaluatorTrainOptions["onWarning"],
+): (when: string) => HeldOutAuc | null {
+  const V = shape.vocabSize;
+  // Fraction of held-out candidates whose S is saturated at 1 (log S above -1e-4): there
+  // d log S / d(l_c - l_i) = 1 - S vanishes, and so does the margin loss's gradient.
+  let saturated = 0;
+  const heldOutAuc = (): HeldOutAuc | null => {
+    if (candidates.length === 0) return null;
+    const scores: number[] = [];
+    const ys: boolean[] = [];
+    for (let i = 0; i < candidates.length; ) {
+      const chunk = candidates.slice(i, i + 4 * shape.slots).map((c) => (c.label ? { positive: c.ids, negative: null } : { positive: null, negative: c.ids }));
+      const b = packEvaluatorBatch(chunk, shape, labels);
+      const ls = logScoresFromLogits(session.logits(b.tokens, { positions: b.positions, mask: b.mask }), b, V, labels);
+      ls.forEach((x, k) => {
+        scores.push(x);
+        ys.push(b.labelPositions[k].label);
+      });
+      i += b.items;
+    }
+    saturated = scores.filter((x) => x > -1e-4).length / scores.length;
+    // Candidates are packed in order, so scores[i] belongs to candidates[i].
+    const byProblem = new Map<string, { correct: boolean[]; scores: number[] }>();
+    candidates.forEach((c, i) => {
+      let g = byProblem.get(c.problem);
+      if (!g) byProblem.set(c.problem, (g = { correct: [], scores: [] }));
+      g.correct.push(c.label);
+      g.scores.push(scores[i]);
+    });
+    // Undefined (null) when the held-out candidates are all of one class (pooled) or no
+    // problem has both classes (within).
+    const pooled = auc(scores, ys);
+    return { within: withinProblemAuc([...byProblem.values()])?.auc ?? null, pooled: Number.isNaN(pooled) ? null : pooled };
+  };
+  let warned = false;
+  return (when) => {
+    const a = heldOutAuc();
+    if (!warned && (loss === "margin" || loss === "softplus") && saturated > 0.5) {
+      warned = true;
+      onWarning?.(
+        `S is saturated (within 1e-4 of 1) for ${(100 * saturated).toFixed(0)}% of the held-out candidates ${when}: ` +
+          `the ${loss} loss gets almost no gradient there; --loss mix (margin + cross-entropy), a lower --lr, or starting from a cross-entropy evaluator avoids this`,
+      );
+    }
+    return a;
+  };
+}
+
+/** What the step loop needs of a run, beside its settings. */
+interface EvaluatorLoop {
+  session: TrainSession;
+  backend: Backend;
+  governor: ThreadGovernor | null;
+  stream: EvaluatorBatchStream;
+  /** The held-out evaluation (see heldOutEvaluation). */
+  evaluate: (when: string) => HeldOutAuc | null;
+  /** Saves a checkpoint of the current step; returns its folder. */
+  checkpoint: (step: number, valAuc: HeldOutAuc | null) => Promise<string>;
+  metricsPath: string;
+}
+
+/**
+ * The optimizer steps from `step` to `o.steps` (or until `shouldStop`): each step's divergence
+ * checks, its metrics.jsonl record, the held-out AUC every `evalEvery` steps and at the end, and a
+ * checkpoint every `saveEvery` steps, at the end and on an early stop.
+ */
+async function evaluatorStepLoop(
+  o: EvaluatorRunSettings["o"],
+  saveEvery: number,
+  loop: EvaluatorLoop,
+  from: { step: number; lastCheckpoint: string; valAuc: HeldOutAuc | null },
+  options: Pick<EvaluatorTrainOptions, "onStep" | "shouldStop">,
+): Promise<{ step: number; loss: number; stopped: boolean; valAuc: HeldOutAuc | null }> {
+  const { session: s, backend, governor } = loop;
+  let { step, lastCheckpoint, valAuc } = from;
+  const checkpoint = async (): Promise<void> => {
+    lastCheckpoint = await loop.checkpoint(step, valAuc);
+  };
+  let loss = NaN;
+  let stopped = false;
+  while (step < o.steps) {
+    const stepStart = performance.now();
+    const stepThreads = backend.threads;
+    checkFinite("loss", s.microStep(loop.stream.next()), step + 1, o.lr, `the last good checkpoint is ${lastCheckpoint}`);
+    const lr = lrAt(step + 1, { lr: o.lr, steps: o.steps, warmup: o.warmup, minLrRatio: o.minLrRatio });
+    const r = s.step(lr);
+    governStep(governor, backend, stepStart);
+    checkFinite("gradient norm", r.gradNorm, step + 1, o.lr, `the last good checkpoint is ${lastCheckpoint}`);
+    step++;
+    loss = r.loss;
+    const record: Record<string, number> = { step, loss: r.loss, lr, grad_norm: r.gradNorm, threads: stepThreads };
+    if (step % o.evalEvery === 0 || step === o.steps) {
+      const a = loop.evaluate(`at step ${step}`);
+      if (a !== null) {
+        valAuc = a;
+        if (a.within !== null) record.val_auc = a.within;
+        if (a.pooled !== null) record.val_auc_pooled = a.pooled;
+      }
+    }
+    appendJsonl(loop.metricsPath, [record]);
+    options.onStep?.({ step, steps: o.steps, loss: r.loss, ...(record.val_auc !== undefined ? { valAuc: record.val_auc } : {}) });
+    const saved = step % saveEvery === 0 || step === o.steps;
+    if (saved) await checkpoint();
+    // Let the event loop run (IPC messages out, a parent's disconnect in) between steps.
+    await new Promise((r) => setImmediate(r));
+    if (step < o.steps && options.shouldStop?.()) {
+      if (!saved) await checkpoint();
+      stopped = true;
+      break;
+    }
+  }
+  return { step, loss, stopped, valAuc };
+}
+
+/**
+ * Writes the trained evaluator with its template and label words in the metadata: `model.gguf`
+ * for a full fine-tune, the adapter for a LoRA run. Returns their paths (null for the other kind).
+ */
+async function writeEvaluator(o: EvaluatorRunSettings["o"], start: ModelStart, outConfig: LlamaConfig, session: TrainSession, write: boolean): Promise<{ modelPath: string | null; adapterPath: string | null }> {
+  const modelPath = o.lora ? null : join(o.out, "model.gguf");
+  const adapterPath = o.lora ? join(o.out, ADAPTER_FILE) : null;
+  if (write) {
+    const extraMetadata = new Map([
+      [EVALUATOR_TEMPLATE_KEY, gv.str(o.template)],
+      [EVALUATOR_LABELS_KEY, gv.str(`${o.labels.positive},${o.labels.negative}`)],
+    ]);
+    if (o.lora && adapterPath) await saveLoraGguf(adapterPath, { config: outConfig, spec: o.lora, weights: session.getWeights(), extraMetadata });
+    if (modelPath) await saveModelGguf(modelPath, { config: outConfig, tokenizer: start.tokenizerOut, weights: session.getWeights(), extraMetadata });
+  }
+  return { modelPath, adapterPath };
+}
+
+/** Trains an evaluator; see the file comment. */
+export async function runEvaluatorTraining(options: EvaluatorTrainOptions): Promise<EvaluatorTrainResult> {
+  const { o, slots, saveEvery, set } = resolveEvaluatorSettings(options);
   const problems = readProblemsById(o.problems);
   const samples = readSamples(o.samples).map((s) => s.sample);
   const latest = checkpointToResume(o.out, options.resume === true);
@@ -322,7 +623,6 @@ export async function runEvaluatorTraining(options: EvaluatorTrainOptions): Prom
   let session: TrainSession | undefined;
   try {
     const { config, tokenizer } = start;
-    const V = config.vocabSize;
     const seqLen = set.seqLen ?? defaultEvaluatorSeqLen(config.contextLength);
     // The evaluator sees inputs up to seqLen tokens; its GGUF says so, so that llama.cpp opens a
     // context that fits them.
@@ -333,155 +633,23 @@ export async function runEvaluatorTraining(options: EvaluatorTrainOptions): Prom
       checkFrozenSettings(resumed.state.run, run, FROZEN, "resume with the same data, loss and batch settings (steps, lr and intervals may change)", { template: EVALUATOR_TEMPLATE });
     }
     const labels = labelTokens((t) => tokenizer.encode(t), o.labels);
-    let tooLong = 0;
-    const encode = (p: Problem, text: string): number[] | null => {
-      const ids = encodeEvaluatorInput(tokenizer, labels, p.problem, text, o.template);
-      return ids.length > seqLen ? null : ids;
-    };
-
-    const split = splitProblems([...problems.keys()], o.valFraction, o.seed);
-    const trainProblems = new Map([...problems].filter(([id]) => split.train.has(id)));
-    const data = buildEvaluatorData(trainProblems, samples.filter((s) => split.train.has(s.problem_id)), { perProblem: o.perProblem, seed: o.seed });
-    const problemOf = (id: string | undefined): Problem => {
-      const p = id === undefined ? undefined : problems.get(id);
-      if (!p) throw new MathtuneError(ErrorCode.native, `evaluator example for unknown problem ${JSON.stringify(id)}`);
-      return p;
-    };
-    // Training items: labelled candidates (ce), template pairs (margin, softplus, mix), or
-    // generator-prompt pairs (seq-contrastive).
-    const items: EvaluatorItem[] = [];
-    const seqItems: SequencePairItem[] = [];
-    if (o.loss === "ce") {
-      for (const r of data.pointwise) {
-        const ids = encode(problemOf(r.problem_id), r.completion);
-        if (ids === null) tooLong++;
-        else items.push(r.label ? { positive: ids, negative: null } : { positive: null, negative: ids });
-      }
-    } else if (o.loss === "seq-contrastive") {
-      for (const r of data.pairwise) {
-        const prompt = [...(tokenizer.addBos ? [tokenizer.bosId] : []), ...tokenizer.encode(generatorPrompt(problemOf(r.problem_id).problem))];
-        const positive = [...tokenizer.encode(r.chosen), tokenizer.eosId];
-        const negative = [...tokenizer.encode(r.rejected), tokenizer.eosId];
-        if (prompt.length + Math.max(positive.length, negative.length) > seqLen) tooLong++;
-        else seqItems.push({ prompt, positive, negative });
-      }
-    } else {
-      for (const r of data.pairwise) {
-        const pos = encode(problemOf(r.problem_id), r.chosen);
-        const neg = encode(problemOf(r.problem_id), r.rejected);
-        if (pos === null || neg === null) tooLong++;
-        else items.push({ positive: pos, negative: neg });
-      }
-    }
-    const nItems = o.loss === "seq-contrastive" ? seqItems.length : items.length;
-    if (nItems === 0) {
-      throw new MathtuneError(ErrorCode.input, `${o.samples}: no evaluator training example (${data.stats.mixedProblems} problems have both correct and incorrect samples; ${tooLong} examples longer than ${seqLen} tokens)`, {
-        hint: "sample more candidates per problem, or raise --seq-len",
-      });
-    }
-    const held = heldOutCandidates(problems, samples, split.val, encode);
-    tooLong += held.tooLong;
-
-    const hook =
-      o.loss === "ce"
-        ? null
-        : o.loss === "seq-contrastive"
-          ? sequenceContrastiveSessionLoss({ lambda: o.lambda, alpha: o.alpha }, slots)
-          : evaluatorSessionLoss({ kind: o.loss, lambda: o.lambda, mix: o.mix }, slots);
-    session = new TrainSession({ config, weights: start.weights, batch: o.batch, seqLen, backend, clipNorm: o.clipNorm, adamw: { weightDecay: o.weightDecay }, precision: set.precision, ...(hook ? { loss: hook } : {}), ...(start.lora ? { lora: start.lora } : {}) });
+    const data = prepareEvaluatorData(o, problems, samples, tokenizer, labels, seqLen);
+    const shape: EvaluatorShape = { seqLen, batch: o.batch, slots, vocabSize: config.vocabSize };
+    session = evaluatorSession(o, set, start, backend, shape);
     const s = session;
-    const shape = { seqLen, batch: o.batch, slots, vocabSize: V };
+    const stream = evaluatorBatchStream(o, data, shape, labels);
+    const evaluate = heldOutEvaluation(s, data.held.candidates, shape, labels, o.loss, options.onWarning);
 
-    // Items in an order that is a pure function of (seed, epoch); the position is two integers.
-    let stream: StreamState = { epoch: 0, row: 0 };
-    let order: number[] = [];
-    let orderEpoch = -1;
-    const pack = (idx: number[]): EvaluatorBatch | SequencePairBatch => {
-      if (o.loss === "seq-contrastive") return packSequencePairBatch(idx.map((i) => seqItems[i]), { seqLen, batch: o.batch, pairs: slots, vocabSize: V });
-      const b = packEvaluatorBatch(idx.map((i) => items[i]), shape, labels);
-      return o.loss === "ce" ? asCrossEntropyBatch(b, V, labels) : b;
-    };
-    const nextBatch = (): EvaluatorBatch | SequencePairBatch => {
-      for (;;) {
-        if (orderEpoch !== stream.epoch) {
-          order = new Rng((o.seed * 1000003 + stream.epoch * 7919) >>> 0).shuffle(Array.from({ length: nItems }, (_, i) => i));
-          orderEpoch = stream.epoch;
-        }
-        if (stream.row >= order.length) {
-          stream = { epoch: stream.epoch + 1, row: 0 };
-          continue;
-        }
-        const b = pack(order.slice(stream.row, stream.row + 4 * slots));
-        if (b.items === 0) throw new MathtuneError(ErrorCode.usage, `an evaluator example does not fit a batch of ${o.batch} rows of ${seqLen} tokens`);
-        stream = { epoch: stream.epoch, row: stream.row + b.items };
-        return b;
-      }
-    };
-    // Fraction of held-out candidates whose S is saturated at 1 (log S above -1e-4): there
-    // d log S / d(l_c - l_i) = 1 - S vanishes, and so does the margin loss's gradient.
-    let saturated = 0;
-    const heldOutAuc = (): HeldOutAuc | null => {
-      if (held.candidates.length === 0) return null;
-      const scores: number[] = [];
-      const ys: boolean[] = [];
-      for (let i = 0; i < held.candidates.length; ) {
-        const chunk = held.candidates.slice(i, i + 4 * slots).map((c) => (c.label ? { positive: c.ids, negative: null } : { positive: null, negative: c.ids }));
-        const b = packEvaluatorBatch(chunk, shape, labels);
-        const ls = logScoresFromLogits(s.logits(b.tokens, { positions: b.positions, mask: b.mask }), b, V, labels);
-        ls.forEach((x, k) => {
-          scores.push(x);
-          ys.push(b.labelPositions[k].label);
-        });
-        i += b.items;
-      }
-      saturated = scores.filter((x) => x > -1e-4).length / scores.length;
-      // Candidates are packed in order, so scores[i] belongs to held.candidates[i].
-      const byProblem = new Map<string, { correct: boolean[]; scores: number[] }>();
-      held.candidates.forEach((c, i) => {
-        let g = byProblem.get(c.problem);
-        if (!g) byProblem.set(c.problem, (g = { correct: [], scores: [] }));
-        g.correct.push(c.label);
-        g.scores.push(scores[i]);
-      });
-      // Undefined (null) when the held-out candidates are all of one class (pooled) or no
-      // problem has both classes (within).
-      const pooled = auc(scores, ys);
-      return { within: withinProblemAuc([...byProblem.values()])?.auc ?? null, pooled: Number.isNaN(pooled) ? null : pooled };
-    };
-
-    // The margin and softplus losses have (almost) no gradient where S is saturated; a run can
-    // start there or fall into it (every S driven to 1, the hinge stuck at λ).
-    let warned = false;
-    const warnIfSaturated = (when: string): void => {
-      if (warned || (o.loss !== "margin" && o.loss !== "softplus") || saturated <= 0.5) return;
-      warned = true;
-      options.onWarning?.(
-        `S is saturated (within 1e-4 of 1) for ${(100 * saturated).toFixed(0)}% of the held-out candidates ${when}: ` +
-          `the ${o.loss} loss gets almost no gradient there; --loss mix (margin + cross-entropy), a lower --lr, or starting from a cross-entropy evaluator avoids this`,
-      );
-    };
-    let step = 0;
-    let valAuc: HeldOutAuc | null = null;
-    let baseAuc: HeldOutAuc | null = null;
-    if (resumed) {
-      session.setOptimizerState(resumed.optimizer);
-      stream = { ...resumed.state.stream };
-      step = resumed.state.step;
-      const r = resumed.state.run;
-      baseAuc = parseHeldOutAuc(r.baseAuc);
-    } else {
-      baseAuc = heldOutAuc();
-      warnIfSaturated("under the base model");
-    }
+    const step = resumed ? restoreCheckpoint(resumed, s, stream) : 0;
+    const baseAuc = resumed ? parseHeldOutAuc(resumed.state.run.baseAuc) : evaluate("under the base model");
     mkdirSync(o.out, { recursive: true });
-    writeFileAtomic(join(o.out, "config.json"), JSON.stringify({ run, model: config, data: data.stats, items: nItems, heldOut: held.candidates.length, tooLong }, null, 2) + "\n");
+    writeFileAtomic(join(o.out, "config.json"), JSON.stringify({ run, model: config, data: data.stats, items: data.nItems, heldOut: data.held.candidates.length, tooLong: data.tooLong }, null, 2) + "\n");
     const metricsPath = join(o.out, "metrics.jsonl");
     // Steps after the checkpoint run again: drop their old records.
     if (resumed) trimMetrics(metricsPath, step);
-    let lastCheckpoint = latest?.dir ?? "";
-    const checkpoint = async (): Promise<void> => {
-      const state: CheckpointState = { step, stream: { ...stream }, run: { ...run, baseAuc, valAuc } };
-      lastCheckpoint = await saveCheckpoint(o.out, {
+    const checkpoint = (at: number, valAuc: HeldOutAuc | null): Promise<string> => {
+      const state: CheckpointState = { step: at, stream: { ...stream.state }, run: { ...run, baseAuc, valAuc } };
+      return saveCheckpoint(o.out, {
         config: outConfig,
         tokenizer: start.tokenizerOut,
         weights: s.getWeights(),
@@ -490,62 +658,23 @@ export async function runEvaluatorTraining(options: EvaluatorTrainOptions): Prom
         ...(o.lora ? { lora: o.lora } : {}),
       });
     };
-    if (!resumed) await checkpoint();
-    let loss = NaN;
-    let stopped = false;
-    while (step < o.steps) {
-      const stepStart = performance.now();
-      const stepThreads = backend.threads;
-      checkFinite("loss", s.microStep(nextBatch()), step + 1, o.lr, `the last good checkpoint is ${lastCheckpoint}`);
-      const lr = lrAt(step + 1, { lr: o.lr, steps: o.steps, warmup: o.warmup, minLrRatio: o.minLrRatio });
-      const r = s.step(lr);
-      governStep(governor, backend, stepStart);
-      checkFinite("gradient norm", r.gradNorm, step + 1, o.lr, `the last good checkpoint is ${lastCheckpoint}`);
-      step++;
-      loss = r.loss;
-      const record: Record<string, number> = { step, loss: r.loss, lr, grad_norm: r.gradNorm, threads: stepThreads };
-      if (step % o.evalEvery === 0 || step === o.steps) {
-        const a = heldOutAuc();
-        if (a !== null) {
-          valAuc = a;
-          if (a.within !== null) record.val_auc = a.within;
-          if (a.pooled !== null) record.val_auc_pooled = a.pooled;
-        }
-        warnIfSaturated(`at step ${step}`);
-      }
-      appendJsonl(metricsPath, [record]);
-      options.onStep?.({ step, steps: o.steps, loss: r.loss, ...(record.val_auc !== undefined ? { valAuc: record.val_auc } : {}) });
-      const saved = step % saveEvery === 0 || step === o.steps;
-      if (saved) await checkpoint();
-      // Let the event loop run (IPC messages out, a parent's disconnect in) between steps.
-      await new Promise((r) => setImmediate(r));
-      if (step < o.steps && options.shouldStop?.()) {
-        if (!saved) await checkpoint();
-        stopped = true;
-        break;
-      }
-    }
-    const modelPath = o.lora ? null : join(o.out, "model.gguf");
-    const adapterPath = o.lora ? join(o.out, ADAPTER_FILE) : null;
-    if (!stopped) {
-      const extraMetadata = new Map([
-        [EVALUATOR_TEMPLATE_KEY, gv.str(o.template)],
-        [EVALUATOR_LABELS_KEY, gv.str(`${o.labels.positive},${o.labels.negative}`)],
-      ]);
-      if (o.lora && adapterPath) await saveLoraGguf(adapterPath, { config: outConfig, spec: o.lora, weights: s.getWeights(), extraMetadata });
-      if (modelPath) await saveModelGguf(modelPath, { config: outConfig, tokenizer: start.tokenizerOut, weights: s.getWeights(), extraMetadata });
-    }
+    let lastCheckpoint = latest?.dir ?? "";
+    if (!resumed) lastCheckpoint = await checkpoint(step, null);
+    const loop = { session: s, backend, governor, stream, evaluate, checkpoint, metricsPath };
+    const end = await evaluatorStepLoop(o, saveEvery, loop, { step, lastCheckpoint, valAuc: null }, options);
+    const { modelPath, adapterPath } = await writeEvaluator(o, start, outConfig, s, !end.stopped);
+    const held = data.held.candidates;
     return {
-      step,
-      stopped,
-      loss,
-      valAuc: valAuc?.within ?? null,
-      valAucPooled: valAuc?.pooled ?? null,
+      step: end.step,
+      stopped: end.stopped,
+      loss: end.loss,
+      valAuc: end.valAuc?.within ?? null,
+      valAucPooled: end.valAuc?.pooled ?? null,
       baseAuc: baseAuc?.within ?? null,
       baseAucPooled: baseAuc?.pooled ?? null,
       modelPath,
       adapterPath,
-      stats: { trainItems: nItems, valCandidates: held.candidates.length, ...heldOutPairs(held.candidates), tooLong, trainProblems: split.train.size, valProblems: split.val.size },
+      stats: { trainItems: data.nItems, valCandidates: held.length, ...heldOutPairs(held), tooLong: data.tooLong, trainProblems: data.split.train.size, valProblems: data.split.val.size },
     };
   } finally {
     session?.dispose();

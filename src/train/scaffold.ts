@@ -1,7 +1,8 @@
 /**
  * The scaffold every trainer shares (SFT in sft.ts, the evaluator in evaluator.ts, and MTSF's
  * stages in mtsf.ts): whether a run folder starts, resumes or is already done; the resume guard
- * and the check of the settings a resumed run must keep; the thread count chosen step by step;
+ * and the check of the settings a resumed run must keep; putting a checkpoint's optimizer state
+ * and stream position back; the thread count chosen step by step;
  * cutting metrics.jsonl back to the checkpoint; and the divergence checks of each step.
  */
 import { existsSync, readFileSync } from "node:fs";
@@ -11,7 +12,8 @@ import { autoThreadGovernor, type ThreadGovernor } from "../engine/threads.js";
 import type { Backend } from "../engine/backend.js";
 import { writeFileAtomic } from "../util/fs.js";
 import { repairJsonlTail } from "../util/jsonl.js";
-import { latestCheckpoint } from "./checkpoints.js";
+import { latestCheckpoint, type CheckpointState, type OptimizerState } from "./checkpoints.js";
+import type { StreamState } from "./data.js";
 
 /**
  * The resume guard: the newest checkpoint in `out` when `resume` asks for one, undefined for a
@@ -48,6 +50,16 @@ export function checkFrozenSettings(prev: Record<string, unknown>, now: Record<s
       throw new MathtuneError(ErrorCode.usage, `--resume: ${k} was ${JSON.stringify(prev[k])} in the run, now ${JSON.stringify(now[k])}`, { hint });
     }
   }
+}
+
+/**
+ * Puts a resumed run's checkpoint back: its AdamW state into `session` and its position into the
+ * batch `stream`. Returns the checkpoint's step, where the run continues.
+ */
+export function restoreCheckpoint(resumed: { optimizer: OptimizerState; state: CheckpointState }, session: { setOptimizerState(state: OptimizerState): void }, stream: { state: StreamState }): number {
+  session.setOptimizerState(resumed.optimizer);
+  stream.state = { ...resumed.state.stream };
+  return resumed.state.step;
 }
 
 /**

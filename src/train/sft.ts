@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { ErrorCode, MathtuneError } from "../errors.js";
 import { SftExampleSchema, type SftExample } from "../data/records.js";
 import { Backend, cpuVariant } from "../engine/backend.js";
+import type { ThreadGovernor } from "../engine/threads.js";
 import { initWeights, parameterCount, saveModelGguf } from "../model/checkpoint.js";
 import { loraShapes, loraSpec, saveLoraGguf, type LoraSpec } from "../model/lora.js";
 import { presetConfig, type LlamaConfig, type SizePreset } from "../model/config.js";
@@ -19,7 +20,7 @@ import { appendJsonl, readJsonl } from "../util/jsonl.js";
 import { writeFileAtomic } from "../util/fs.js";
 import { BatchStream, encodeExamples, packRows, splitTrainVal, validationBatches, type EncodedExample } from "./data.js";
 import { ADAPTER_FILE, saveCheckpoint, type CheckpointState } from "./checkpoints.js";
-import { checkFinite, checkFrozenSettings, checkpointToResume, governStep, threadGovernor, trimMetrics } from "./scaffold.js";
+import { checkFinite, checkFrozenSettings, checkpointToResume, governStep, restoreCheckpoint, threadGovernor, trimMetrics } from "./scaffold.js";
 import { openTrainingModel, resumeTraining, type ModelStart, type ResumedRun } from "./start.js";
 import { lrAt, validateSchedule } from "./schedule.js";
 import { SftSettingsSchema, defaultEvalEvery, defaultLr, defaultSftSeqLen, defaultWarmup, parseSettings, type SftSettings } from "./settings.js";
@@ -172,29 +173,179 @@ async function startModel(o: ResolvedSftOptions, examples: SftExample[]): Promis
 /** Settings that must not change when resuming (they shape the data stream or the model). */
 const FROZEN = ["data", "base", "size", "batch", "accumulation", "seqLen", "seed", "valFraction", "lora"] as const;
 
+/**
+ * The model a run starts from: the checkpoint `latest` when there is one (its frozen settings
+ * checked against `o`; the model is closed again when they differ), else the base or a new model.
+ */
+async function openSftRun(o: ResolvedSftOptions, examples: SftExample[], latest: { dir: string } | undefined): Promise<{ start: ModelStart; resumed: ResumedRun | undefined }> {
+  if (!latest) return { start: await startModel(o, examples), resumed: undefined };
+  const resumed = await resumeTraining(latest.dir, o.out, o.base, o.lora, o.seed);
+  const start = resumed.start;
+  const prev = resumed.state.run as Record<string, unknown>;
+  const now: Record<string, unknown> = { ...o, seqLen: o.seqLen ?? defaultSftSeqLen(start.config.contextLength) };
+  try {
+    checkFrozenSettings(prev, now, FROZEN, "resume with the same data and batch settings (steps, lr and intervals may change)");
+  } catch (err) {
+    await start.dispose();
+    throw err;
+  }
+  return { start, resumed };
+}
+
+/** An SFT run's encoded examples, split into training and validation. */
+interface SftRunData {
+  trainEx: EncodedExample[];
+  valEx: EncodedExample[];
+  /** Packed rows of one epoch of the training examples. */
+  rows: number;
+  valBatches: Batch[];
+}
+
+/**
+ * Splits the examples into training and validation ones (by seed), encodes them and packs the
+ * validation batches. An input error when no completion token fits a row; a warning for examples
+ * that were cut.
+ */
+function prepareSftData(o: ResolvedSftOptions, examples: SftExample[], tokenizer: ModelStart["tokenizer"], seqLen: number, vocabSize: number, emit: (e: SftEvent) => void): SftRunData {
+  const split = splitTrainVal(examples.length, o.valFraction, o.seed);
+  const encoded = encodeExamples(examples, tokenizer);
+  const trainEx: EncodedExample[] = split.train.map((i) => encoded[i]);
+  const valEx: EncodedExample[] = split.val.map((i) => encoded[i]);
+  const pad = tokenizer.eosId;
+  const pack = packRows(trainEx, trainEx.map((_, i) => i), seqLen, pad).stats;
+  if (pack.supervisedTokens === 0) {
+    throw new MathtuneError(ErrorCode.input, `${o.data}: no completion token fits in ${seqLen}-token rows`, { hint: "raise --seq-len or shorten the prompts" });
+  }
+  if (pack.truncated > 0) emit({ kind: "warning", message: `${pack.truncated} training examples are longer than ${seqLen + 1} tokens and were cut` });
+  const valBatches: Batch[] = validationBatches(valEx, seqLen, o.batch, vocabSize, pad);
+  return { trainEx, valEx, rows: pack.rows, valBatches };
+}
+
+/** The start-up table of a run (`resumedAt`: the step a resumed run continues from, else null). */
+function sftStartTable(o: ResolvedSftOptions, config: LlamaConfig, data: SftRunData, seqLen: number, backend: Backend, governor: ThreadGovernor | null, resumedAt: number | null): Array<[string, string]> {
+  return [
+    ["model", o.base ? o.base : `${o.size} (new)`],
+    ["parameters", parameterCount(config).toLocaleString("en-US")],
+    ...(o.lora ? [["LoRA rank / alpha / targets (trained parameters)", loraSummary(config, o.lora)] as [string, string]] : []),
+    ["layers / d_model / heads / kv heads / ffn", `${config.nLayers} / ${config.dModel} / ${config.nHeads} / ${config.nKvHeads} / ${config.ffnDim}`],
+    ["vocabulary", String(config.vocabSize)],
+    ["examples (train / validation)", `${data.trainEx.length} / ${data.valEx.length}`],
+    ["rows per epoch", String(data.rows)],
+    ["batch x seq_len x accumulation", `${o.batch} x ${seqLen} x ${o.accumulation}`],
+    ["steps", resumedAt !== null ? `${o.steps} (resuming at ${resumedAt})` : String(o.steps)],
+    ["lr / warmup / min ratio", `${o.lr} / ${o.warmup} / ${o.minLrRatio}`],
+    ["weight decay / clip", `${o.weightDecay} / ${o.clipNorm}`],
+    ["device / threads / precision", `${backend.deviceName}${backend.kind === "cpu" ? ` (${cpuVariant()})` : ""} / ${governor?.adaptive ? `auto (${governor.current} or ${governor.current + 1}, step by step)` : backend.threads} / ${o.precision}`],
+    ["seed", String(o.seed)],
+  ];
+}
+
+/** The mean validation loss per supervised token over `valBatches`, or null when they supervise none. */
+function validationLoss(session: TrainSession, valBatches: readonly Batch[]): number | null {
+  if (valBatches.length === 0) return null;
+  let num = 0;
+  let den = 0;
+  for (const b of valBatches) {
+    if (b.supervised === 0) continue;
+    num += session.lossOf(b) * b.supervised;
+    den += b.supervised;
+  }
+  return den > 0 ? num / den : null;
+}
+
+/** What the step loop needs of a run, beside its settings. */
+interface SftLoop {
+  session: TrainSession;
+  backend: Backend;
+  governor: ThreadGovernor | null;
+  stream: BatchStream;
+  /** The validation loss of the current weights, or null. */
+  evaluate: () => number | null;
+  /** Saves a checkpoint of `step` (with `valLoss`); returns its folder. */
+  checkpoint: (step: number, valLoss: number | null) => Promise<string>;
+  metricsPath: string;
+  emit: (e: SftEvent) => void;
+}
+
+/**
+ * The optimizer steps from `step` to `o.steps` (or until `shouldStop`): micro-batches, clip and
+ * AdamW, the divergence checks, the step's event and metrics.jsonl record, the validation loss
+ * every `evalEvery` steps and at the end, and a checkpoint every `saveEvery` steps, at the end and
+ * on an early stop.
+ */
+async function sftStepLoop(
+  o: ResolvedSftOptions,
+  loop: SftLoop,
+  from: { step: number; valLoss: number | null; lastCheckpoint: string },
+  hooks: SftHooks,
+): Promise<{ step: number; stopped: boolean; loss: number; valLoss: number | null; lastCheckpoint: string }> {
+  const { session, backend, governor, stream, emit } = loop;
+  let { step, valLoss, lastCheckpoint } = from;
+  const tokensPerStep = session.tokensPerBatch * o.accumulation;
+  const t0 = performance.now();
+  let timedSteps = 0;
+  let loss = NaN;
+  let stopped = false;
+  while (step < o.steps) {
+    // Yield to the event loop once per step: signal handlers and IPC messages run only then.
+    await new Promise((r) => setImmediate(r));
+    if (hooks.shouldStop?.()) {
+      stopped = true;
+      break;
+    }
+    const stepStart = performance.now();
+    const stepThreads = backend.threads;
+    for (let k = 0; k < o.accumulation; k++) {
+      checkFinite("loss", session.microStep(stream.next()), step + 1, o.lr, `the last good checkpoint is ${lastCheckpoint}`);
+    }
+    const lr = lrAt(step + 1, { lr: o.lr, steps: o.steps, warmup: o.warmup, minLrRatio: o.minLrRatio });
+    const r = session.step(lr);
+    governStep(governor, backend, stepStart);
+    checkFinite("gradient norm", r.gradNorm, step + 1, o.lr, `the last good checkpoint is ${lastCheckpoint}`);
+    step++;
+    timedSteps++;
+    loss = r.loss;
+    const elapsed = (performance.now() - t0) / 1000;
+    const tokensPerSec = (timedSteps * tokensPerStep) / elapsed;
+    emit({ kind: "step", step, steps: o.steps, loss: r.loss, lr, gradNorm: r.gradNorm, tokensPerSec, elapsedSec: elapsed });
+    const record: Record<string, number> = { step, loss: r.loss, lr, grad_norm: r.gradNorm, tokens_per_sec: Math.round(tokensPerSec), threads: stepThreads };
+    if (step % o.evalEvery === 0 || step === o.steps) {
+      const v = loop.evaluate();
+      if (v !== null) {
+        valLoss = v;
+        record.val_loss = v;
+        emit({ kind: "eval", step, valLoss: v });
+      }
+    }
+    appendMetrics(loop.metricsPath, record);
+    if (step % o.saveEvery === 0 || step === o.steps) lastCheckpoint = await loop.checkpoint(step, valLoss);
+    hooks.afterStep?.(step);
+  }
+  if (stopped && lastCheckpointStep(lastCheckpoint) !== step) lastCheckpoint = await loop.checkpoint(step, valLoss);
+  return { step, stopped, loss, valLoss, lastCheckpoint };
+}
+
+/** Writes the trained model (model.gguf) or, for a LoRA run, the adapter; nothing for a stopped run. */
+async function writeSftModel(o: ResolvedSftOptions, start: ModelStart, session: TrainSession, stopped: boolean): Promise<{ modelPath: string | null; adapterPath: string | null }> {
+  let modelPath: string | null = null;
+  let adapterPath: string | null = null;
+  if (!stopped && o.lora) {
+    adapterPath = join(o.out, ADAPTER_FILE);
+    await saveLoraGguf(adapterPath, { config: start.config, spec: o.lora, weights: session.getWeights() });
+  } else if (!stopped) {
+    modelPath = join(o.out, "model.gguf");
+    await saveModelGguf(modelPath, { config: start.config, tokenizer: start.tokenizerOut, weights: session.getWeights() });
+  }
+  return { modelPath, adapterPath };
+}
+
 /** Runs SFT; see {@link SftOptions}. Throws MathtuneError on bad input, divergence or native failure. */
 export async function runSft(options: SftOptions, hooks: SftHooks = {}): Promise<SftResult> {
   const o = resolveSftOptions(options);
   const emit = hooks.onEvent ?? (() => {});
   const examples = readSftData(o.data);
   const latest = checkpointToResume(o.out, o.resume);
-
-  let start: ModelStart;
-  let resumed: ResumedRun | undefined;
-  if (latest) {
-    resumed = await resumeTraining(latest.dir, o.out, o.base, o.lora, o.seed);
-    start = resumed.start;
-    const prev = resumed.state.run as Record<string, unknown>;
-    const now: Record<string, unknown> = { ...o, seqLen: o.seqLen ?? defaultSftSeqLen(start.config.contextLength) };
-    try {
-      checkFrozenSettings(prev, now, FROZEN, "resume with the same data and batch settings (steps, lr and intervals may change)");
-    } catch (err) {
-      await start.dispose();
-      throw err;
-    }
-  } else {
-    start = await startModel(o, examples);
-  }
+  const { start, resumed } = await openSftRun(o, examples, latest);
 
   let backend: Backend;
   // Without --threads, a CPU run picks its thread count step by step (src/engine/threads.ts).
@@ -210,17 +361,7 @@ export async function runSft(options: SftOptions, hooks: SftHooks = {}): Promise
     mkdirSync(o.out, { recursive: true });
     const { config, tokenizer } = start;
     const seqLen = o.seqLen ?? defaultSftSeqLen(config.contextLength);
-    const split = splitTrainVal(examples.length, o.valFraction, o.seed);
-    const encoded = encodeExamples(examples, tokenizer);
-    const trainEx: EncodedExample[] = split.train.map((i) => encoded[i]);
-    const valEx: EncodedExample[] = split.val.map((i) => encoded[i]);
-    const pad = tokenizer.eosId;
-    const pack = packRows(trainEx, trainEx.map((_, i) => i), seqLen, pad).stats;
-    if (pack.supervisedTokens === 0) {
-      throw new MathtuneError(ErrorCode.input, `${o.data}: no completion token fits in ${seqLen}-token rows`, { hint: "raise --seq-len or shorten the prompts" });
-    }
-    if (pack.truncated > 0) emit({ kind: "warning", message: `${pack.truncated} training examples are longer than ${seqLen + 1} tokens and were cut` });
-    const valBatches: Batch[] = validationBatches(valEx, seqLen, o.batch, config.vocabSize, pad);
+    const data = prepareSftData(o, examples, tokenizer, seqLen, config.vocabSize, emit);
 
     session = new TrainSession({
       config,
@@ -234,51 +375,18 @@ export async function runSft(options: SftOptions, hooks: SftHooks = {}): Promise
       precision: o.precision,
       ...(start.lora ? { lora: start.lora } : {}),
     });
-    const stream = new BatchStream(trainEx, seqLen, o.batch, config.vocabSize, pad, o.seed);
-    let step = 0;
-    let valLoss: number | null = null;
-    if (resumed) {
-      session.setOptimizerState(resumed.optimizer);
-      stream.state = { ...resumed.state.stream };
-      step = resumed.state.step;
-      valLoss = resumed.state.valLoss ?? null;
-    }
+    const s = session;
+    const stream = new BatchStream(data.trainEx, seqLen, o.batch, config.vocabSize, tokenizer.eosId, o.seed);
+    const step = resumed ? restoreCheckpoint(resumed, s, stream) : 0;
+    const valLoss = resumed?.state.valLoss ?? null;
     const runRecord = { ...o, seqLen, threads: governor?.adaptive ? "auto" : backend.threads };
     writeFileAtomic(join(o.out, "config.json"), JSON.stringify({ run: runRecord, model: config }, null, 2) + "\n");
     const metricsPath = join(o.out, "metrics.jsonl");
     trimMetrics(metricsPath, step);
+    emit({ kind: "start", table: sftStartTable(o, config, data, seqLen, backend, governor, resumed ? step : null), startStep: step, steps: o.steps });
 
-    const table: Array<[string, string]> = [
-      ["model", o.base ? o.base : `${o.size} (new)`],
-      ["parameters", parameterCount(config).toLocaleString("en-US")],
-      ...(o.lora ? [["LoRA rank / alpha / targets (trained parameters)", loraSummary(config, o.lora)] as [string, string]] : []),
-      ["layers / d_model / heads / kv heads / ffn", `${config.nLayers} / ${config.dModel} / ${config.nHeads} / ${config.nKvHeads} / ${config.ffnDim}`],
-      ["vocabulary", String(config.vocabSize)],
-      ["examples (train / validation)", `${trainEx.length} / ${valEx.length}`],
-      ["rows per epoch", String(pack.rows)],
-      ["batch x seq_len x accumulation", `${o.batch} x ${seqLen} x ${o.accumulation}`],
-      ["steps", resumed ? `${o.steps} (resuming at ${step})` : String(o.steps)],
-      ["lr / warmup / min ratio", `${o.lr} / ${o.warmup} / ${o.minLrRatio}`],
-      ["weight decay / clip", `${o.weightDecay} / ${o.clipNorm}`],
-      ["device / threads / precision", `${backend.deviceName}${backend.kind === "cpu" ? ` (${cpuVariant()})` : ""} / ${governor?.adaptive ? `auto (${governor.current} or ${governor.current + 1}, step by step)` : backend.threads} / ${o.precision}`],
-      ["seed", String(o.seed)],
-    ];
-    emit({ kind: "start", table, startStep: step, steps: o.steps });
-
-    const evaluate = (): number | null => {
-      if (!session || valBatches.length === 0) return null;
-      let num = 0;
-      let den = 0;
-      for (const b of valBatches) {
-        if (b.supervised === 0) continue;
-        num += session.lossOf(b) * b.supervised;
-        den += b.supervised;
-      }
-      return den > 0 ? num / den : null;
-    };
-    const checkpoint = async (): Promise<string> => {
-      const s = session as TrainSession;
-      const state: CheckpointState = { step, stream: { ...stream.state }, run: runRecord, ...(valLoss !== null ? { valLoss } : {}) };
+    const checkpoint = async (at: number, atValLoss: number | null): Promise<string> => {
+      const state: CheckpointState = { step: at, stream: { ...stream.state }, run: runRecord, ...(atValLoss !== null ? { valLoss: atValLoss } : {}) };
       const dir = await saveCheckpoint(o.out, {
         config,
         tokenizer: start.tokenizerOut,
@@ -287,63 +395,15 @@ export async function runSft(options: SftOptions, hooks: SftHooks = {}): Promise
         state,
         ...(o.lora ? { lora: o.lora } : {}),
       });
-      emit({ kind: "checkpoint", step, dir });
+      emit({ kind: "checkpoint", step: at, dir });
       return dir;
     };
-
     // A checkpoint at step 0 makes "the last good checkpoint" exist from the start.
-    let lastCheckpoint = resumed ? (latest as { dir: string }).dir : await checkpoint();
-    const tokensPerStep = session.tokensPerBatch * o.accumulation;
-    const t0 = performance.now();
-    let timedSteps = 0;
-    let loss = NaN;
-    let stopped = false;
-    while (step < o.steps) {
-      // Yield to the event loop once per step: signal handlers and IPC messages run only then.
-      await new Promise((r) => setImmediate(r));
-      if (hooks.shouldStop?.()) {
-        stopped = true;
-        break;
-      }
-      const stepStart = performance.now();
-      const stepThreads = backend.threads;
-      for (let k = 0; k < o.accumulation; k++) {
-        checkFinite("loss", session.microStep(stream.next()), step + 1, o.lr, `the last good checkpoint is ${lastCheckpoint}`);
-      }
-      const lr = lrAt(step + 1, { lr: o.lr, steps: o.steps, warmup: o.warmup, minLrRatio: o.minLrRatio });
-      const r = session.step(lr);
-      governStep(governor, backend, stepStart);
-      checkFinite("gradient norm", r.gradNorm, step + 1, o.lr, `the last good checkpoint is ${lastCheckpoint}`);
-      step++;
-      timedSteps++;
-      loss = r.loss;
-      const elapsed = (performance.now() - t0) / 1000;
-      const tokensPerSec = (timedSteps * tokensPerStep) / elapsed;
-      emit({ kind: "step", step, steps: o.steps, loss: r.loss, lr, gradNorm: r.gradNorm, tokensPerSec, elapsedSec: elapsed });
-      const record: Record<string, number> = { step, loss: r.loss, lr, grad_norm: r.gradNorm, tokens_per_sec: Math.round(tokensPerSec), threads: stepThreads };
-      if (step % o.evalEvery === 0 || step === o.steps) {
-        const v = evaluate();
-        if (v !== null) {
-          valLoss = v;
-          record.val_loss = v;
-          emit({ kind: "eval", step, valLoss: v });
-        }
-      }
-      appendMetrics(metricsPath, record);
-      if (step % o.saveEvery === 0 || step === o.steps) lastCheckpoint = await checkpoint();
-      hooks.afterStep?.(step);
-    }
-    if (stopped && lastCheckpointStep(lastCheckpoint) !== step) lastCheckpoint = await checkpoint();
-    let modelPath: string | null = null;
-    let adapterPath: string | null = null;
-    if (!stopped && o.lora) {
-      adapterPath = join(o.out, ADAPTER_FILE);
-      await saveLoraGguf(adapterPath, { config, spec: o.lora, weights: session.getWeights() });
-    } else if (!stopped) {
-      modelPath = join(o.out, "model.gguf");
-      await saveModelGguf(modelPath, { config, tokenizer: start.tokenizerOut, weights: session.getWeights() });
-    }
-    return { step, stopped, modelPath, adapterPath, loss, valLoss, checkpoint: lastCheckpoint };
+    const lastCheckpoint = resumed ? (latest as { dir: string }).dir : await checkpoint(step, valLoss);
+    const loop: SftLoop = { session: s, backend, governor, stream, evaluate: () => validationLoss(s, data.valBatches), checkpoint, metricsPath, emit };
+    const end = await sftStepLoop(o, loop, { step, valLoss, lastCheckpoint }, hooks);
+    const { modelPath, adapterPath } = await writeSftModel(o, start, s, end.stopped);
+    return { step: end.step, stopped: end.stopped, modelPath, adapterPath, loss: end.loss, valLoss: end.valLoss, checkpoint: end.lastCheckpoint };
   } finally {
     session?.dispose();
     backend.dispose();

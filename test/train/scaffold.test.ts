@@ -1,12 +1,14 @@
 // The trainer scaffold shared by SFT, the evaluator and MTSF: resume guard, frozen settings,
-// metrics cut back to the checkpoint (a torn last line included), divergence checks.
+// metrics cut back to the checkpoint (a torn last line included), a checkpoint put back, divergence
+// checks.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MathtuneError } from "../../src/errors.js";
-import { checkFinite, checkFrozenSettings, checkpointToResume, runFolderState, trimMetrics } from "../../src/train/scaffold.js";
+import { checkFinite, checkFrozenSettings, checkpointToResume, restoreCheckpoint, runFolderState, trimMetrics } from "../../src/train/scaffold.js";
+import type { OptimizerState } from "../../src/train/checkpoints.js";
 
 const dir = mkdtempSync(join(tmpdir(), "mathtune-scaffold-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -48,4 +50,16 @@ test("a loss or gradient norm that is not finite ends the run with E_DIVERGED", 
     (e: unknown) => e instanceof MathtuneError && e.code === "E_DIVERGED" && e.message === "training diverged: gradient norm is Infinity at step 7" && e.hint === "lower --lr (was 0.1); the last good checkpoint is c",
   );
   assert.throws(() => checkFinite("loss", NaN, 2, 1), (e: unknown) => e instanceof MathtuneError && /loss is NaN at step 2/.test(e.message) && /keep --clip on/.test(e.hint ?? ""));
+});
+
+test("restoreCheckpoint puts the optimizer state and a copy of the stream position back and returns the step", () => {
+  const optimizer = { step: 7, m: new Map(), v: new Map() } as unknown as OptimizerState;
+  const given: OptimizerState[] = [];
+  const stream = { state: { epoch: 0, row: 0 } };
+  const saved = { epoch: 2, row: 5 };
+  const step = restoreCheckpoint({ optimizer, state: { step: 7, stream: saved, run: {} } }, { setOptimizerState: (s) => given.push(s) }, stream);
+  assert.equal(step, 7);
+  assert.deepEqual(given, [optimizer]);
+  assert.deepEqual(stream.state, saved);
+  assert.notEqual(stream.state, saved);
 });
