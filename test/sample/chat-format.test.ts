@@ -92,6 +92,28 @@ test("sample --prompt-format chat renders prompts through the local model's temp
   assert.match(bad.stderr, /plain prompt format only/);
 });
 
+test("score --likelihood --prompt-format chat scores each candidate after the chat prompt, with special tokens", async () => {
+  await ready;
+  const samples = join(dir, "cands.jsonl");
+  writeFileSync(samples, [{ problem_id: "a", sample: 0, text: "We add: 2+3=5. \\boxed{5}" }, { problem_id: "a", sample: 1, text: "It is \\boxed{6}" }].map((x) => JSON.stringify(x)).join("\n") + "\n");
+  const out = join(dir, "lik.jsonl");
+  const r = cli("score", "--model", chatModel, "--samples", samples, "--problems", problems, "--out", out, "--likelihood", "sequence", "--prompt-format", "chat", "--threads", "1", "--parallel", "1", "--quiet");
+  assert.equal(r.status, 0, r.stderr);
+  const scores = readFileSync(out, "utf8").trim().split("\n").map((l) => (JSON.parse(l) as { score: number }).score);
+  const m = await LocalModel.open(chatModel, { threads: 1, parallel: 1, specialTokens: true });
+  try {
+    for (const [i, text] of ["We add: 2+3=5. \\boxed{5}", "It is \\boxed{6}"].entries()) {
+      const lp = await m.continuationLogprobs(CHATML_PROMPT, text);
+      assert.ok(Math.abs(Math.log(scores[i]) - lp.total) < 1e-3, `${Math.log(scores[i])} vs ${lp.total}`);
+    }
+  } finally {
+    await m.close();
+  }
+  const bad = cli("score", "--model", chatModel, "--samples", samples, "--problems", problems, "--out", join(dir, "x.jsonl"), "--prompt-format", "chat");
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /only apply with --likelihood/);
+});
+
 test("data sft --prompt-format chat, then train sft: special tokens trained, the model keeps its chat template and loads in node-llama-cpp", async () => {
   await ready;
   const records = join(dir, "sft-chat.jsonl");
