@@ -120,6 +120,9 @@ async function sft(o: SftCliOptions): Promise<void> {
     if (bad) throw inputError(o.problems, bad.line, "field solution: missing (--require-solution is set)");
   }
   const template = o.template?.replace(/\\n/g, "\n");
+  if (o.model !== undefined && o.promptFormat !== "chat") {
+    throw usage("--model applies to --prompt-format chat (the model whose chat template renders the prompts)", "add --prompt-format chat, or drop --model");
+  }
   let format: GeneratorFormat | undefined;
   if (o.promptFormat === "chat" || o.systemPrompt !== undefined) {
     const { resolveGeneratorFormat } = await import("../data/chat-prompt.js");

@@ -159,4 +159,7 @@ test("the chat format on a model without a chat template fails with a clear erro
   const noModel = cli("data", "sft", "--problems", problems, "--out", join(dir, "none.jsonl"), "--prompt-format", "chat");
   assert.equal(noModel.status, 1);
   assert.match(noModel.stderr, /needs a local GGUF model/);
+  const modelOnly = cli("data", "sft", "--problems", problems, "--out", join(dir, "none.jsonl"), "--model", chatModel);
+  assert.equal(modelOnly.status, 1);
+  assert.match(modelOnly.stderr, /--model applies to --prompt-format chat/);
 });
