@@ -13,7 +13,19 @@ export * from "./data/records.js";
 export { Rational, parseRationalLatex } from "./data/rational.js";
 export { findLastBoxed, lastBoxedContent, type BoxedMatch } from "./data/boxed.js";
 export * from "./data/prompts.js";
-export { chatGeneratorPrompt, type ChatPrompt, type ChatPromptOptions } from "./data/chat-prompt.js";
+export {
+  chatGeneratorPrompt,
+  openChatTemplate,
+  resolveGeneratorFormat,
+  plainGeneratorFormat,
+  PROMPT_FORMATS,
+  type ChatPrompt,
+  type ChatPromptOptions,
+  type ChatTemplate,
+  type GeneratorFormat,
+  type GeneratorFormatOptions,
+  type PromptFormat,
+} from "./data/chat-prompt.js";
 export { readMath, readMath500, readGsm8k, readPrm800k, buildPrm800kSplit, parseLevel, PRM800K_SPLIT_FILES, type Prm800kSplit, type Prm800kReadResult } from "./data/adapters.js";
 export { toSftExamples, sftCompletion, type SftOptions, type SftResult } from "./data/sft.js";
 export { computeStats, formatStats, answerType, type ProblemStats } from "./data/stats.js";

@@ -17,6 +17,8 @@ import { verificationExamples } from "../data/synth/verification.js";
 import { synthesizeWorld, synthToProblem, SKILLS, LEVELS, SYNTH_STYLES, ALPHABET, type Skill, type Level, type SynthStyle } from "../data/synth/world.js";
 import { synthLengthReport } from "../data/synth/report.js";
 import { VERSION } from "../version.js";
+import type { GeneratorFormat } from "../data/chat-prompt.js";
+import { promptFormatOption, systemPromptOption } from "./options.js";
 
 const SOURCES = ["math", "math500", "prm800k-split", "gsm8k", "prm800k"] as const;
 type Source = (typeof SOURCES)[number];
@@ -106,22 +108,36 @@ interface SftCliOptions {
   out: string;
   template?: string;
   requireSolution?: boolean;
+  promptFormat: "plain" | "chat";
+  model?: string;
+  systemPrompt?: string;
 }
 
-function sft(o: SftCliOptions): void {
+async function sft(o: SftCliOptions): Promise<void> {
   const rows = readProblemsWithLines(o.problems);
   if (o.requireSolution) {
     const bad = rows.find((r) => r.problem.solution === undefined || r.problem.solution.trim() === "");
     if (bad) throw inputError(o.problems, bad.line, "field solution: missing (--require-solution is set)");
   }
   const template = o.template?.replace(/\\n/g, "\n");
+  if (o.model !== undefined && o.promptFormat !== "chat") {
+    throw usage("--model applies to --prompt-format chat (the model whose chat template renders the prompts)", "add --prompt-format chat, or drop --model");
+  }
+  let format: GeneratorFormat | undefined;
+  if (o.promptFormat === "chat" || o.systemPrompt !== undefined) {
+    const { resolveGeneratorFormat } = await import("../data/chat-prompt.js");
+    format = await resolveGeneratorFormat(o.promptFormat, o.model, {
+      ...(template !== undefined ? { template } : {}),
+      ...(o.systemPrompt !== undefined ? { systemPrompt: o.systemPrompt } : {}),
+    });
+  }
   const res = toSftExamples(
     rows.map((r) => r.problem),
-    template === undefined ? {} : { prompt: { template } },
+    format !== undefined ? { format } : template === undefined ? {} : { prompt: { template } },
   );
   if (res.examples.length === 0) throw new MathtuneError(ErrorCode.input, `${o.problems}: no problem has a solution, so there is nothing to train on`);
   writeJsonlAtomic(o.out, res.examples);
-  say(`wrote ${res.examples.length} SFT examples to ${o.out}`);
+  say(`wrote ${res.examples.length} SFT examples to ${o.out}${format?.format === "chat" ? ` (prompt format chat: the ${format.wrapper} chat template of ${o.model})` : ""}`);
   if (res.noSolution.length) say(`left out ${res.noSolution.length} problems without a solution (first: ${res.noSolution[0]})`);
   if (res.boxAppended.length) say(`appended a \\boxed{answer} line to ${res.boxAppended.length} solutions without one`);
   if (res.boxDiffers.length) say(`warning: ${res.boxDiffers.length} solutions box an answer that differs from the reference (first: ${res.boxDiffers[0]})`);
@@ -214,6 +230,9 @@ export function register(program: Command): void {
     .requiredOption("--out <file>", "output JSONL file")
     .option("--template <text>", "generator prompt template with {problem} (\\n for newline); default: the plain generator prompt")
     .option("--require-solution", "fail on a problem without a solution instead of leaving it out")
+    .addOption(promptFormatOption())
+    .option("--model <gguf>", "with --prompt-format chat: the base model whose chat template renders the prompts")
+    .addOption(systemPromptOption())
     .action((opts: SftCliOptions) => sft(opts));
 
   data

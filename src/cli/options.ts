@@ -47,6 +47,20 @@ export function kvCacheOption(): Option {
     .default("f32");
 }
 
+/** `--prompt-format plain|chat`: how generator prompts are written (resolveGeneratorFormat); default plain unless `withDefault` is false. */
+export function promptFormatOption(withDefault = true): Option {
+  const option = new Option(
+    "--prompt-format <format>",
+    "generator prompt format: plain (Problem: ...\\nSolution:\\n, or --template) or chat (the local model's chat template, tokenizer.chat_template)",
+  ).choices(["plain", "chat"]);
+  return withDefault ? option.default("plain") : option;
+}
+
+/** `--system-prompt <text>`: the system turn of the chat prompt format. */
+export function systemPromptOption(): Option {
+  return new Option("--system-prompt <text>", "with --prompt-format chat: a system turn put before the user turn (default: none)");
+}
+
 /** The LoRA flags of the training commands. */
 export interface LoraFlags {
   loraRank?: number;

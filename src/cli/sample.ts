@@ -2,11 +2,10 @@
 import type { Command } from "commander";
 import { MathtuneError, ErrorCode } from "../errors.js";
 import { ProblemSchema } from "../data/records.js";
-import { generatorPrompt } from "../data/prompts.js";
 import { readJsonl } from "../util/jsonl.js";
 import { runSampling } from "../sample/run.js";
 import type { Sampler } from "../sample/types.js";
-import { contextsOption, kvCacheOption } from "./options.js";
+import { contextsOption, kvCacheOption, promptFormatOption, systemPromptOption } from "./options.js";
 
 /** Parses a numeric option or fails with a usage error naming it. */
 export function num(name: string, opts: { int?: boolean; min?: number; max?: number } = {}): (v: string) => number {
@@ -46,6 +45,8 @@ interface SampleCliOptions {
   timeout: number;
   retries: number;
   template?: string;
+  promptFormat: "plain" | "chat";
+  systemPrompt?: string;
   quiet?: boolean;
 }
 
@@ -63,6 +64,8 @@ export async function openSampler(o: {
   concurrency?: number;
   timeout?: number;
   retries?: number;
+  /** Tokenize a local model's prompts with special-token parsing (the chat prompt format). */
+  specialTokens?: boolean;
 }): Promise<Sampler> {
   if ((o.model === undefined) === (o.server === undefined)) {
     throw new MathtuneError(ErrorCode.usage, "give exactly one of --model MODEL.gguf or --server URL");
@@ -82,7 +85,14 @@ export async function openSampler(o: {
     });
   }
   const { LocalModel } = await import("../sample/local.js");
-  return LocalModel.open(o.model!, { threads: o.threads, parallel: o.parallel, contexts: o.contexts, kvCache: o.kvCache, ...(o.lora !== undefined ? { lora: o.lora } : {}) });
+  return LocalModel.open(o.model!, {
+    threads: o.threads,
+    parallel: o.parallel,
+    contexts: o.contexts,
+    kvCache: o.kvCache,
+    ...(o.lora !== undefined ? { lora: o.lora } : {}),
+    ...(o.specialTokens === true ? { specialTokens: true } : {}),
+  });
 }
 
 export function register(program: Command): void {
@@ -111,17 +121,30 @@ export function register(program: Command): void {
     .option("--concurrency <c>", "requests in flight (server)", num("concurrency", { int: true, min: 1 }), 8)
     .option("--timeout <s>", "per-request timeout in seconds (server)", num("timeout", { min: 1 }), 300)
     .option("--retries <r>", "retries per request (server)", num("retries", { int: true, min: 0 }), 4)
-    .option("--template <t>", "generator prompt template with {problem}")
+    .option("--template <t>", "generator prompt template with {problem} (plain prompt format)")
+    .addOption(promptFormatOption())
+    .addOption(systemPromptOption())
     .option("--quiet", "no progress display")
     .action(async (o: SampleCliOptions) => {
       const problems = readJsonl(o.data, ProblemSchema);
-      const sampler = await openSampler(o);
+      if (o.promptFormat === "chat" && o.model === undefined) {
+        throw new MathtuneError(ErrorCode.usage, "--prompt-format chat applies the chat template of a local --model", {
+          hint: "with --server, use --chat (the server applies its model's template)",
+        });
+      }
+      const { resolveGeneratorFormat } = await import("../data/chat-prompt.js");
+      const format = await resolveGeneratorFormat(o.promptFormat, o.model, {
+        ...(o.template !== undefined ? { template: o.template } : {}),
+        ...(o.systemPrompt !== undefined ? { systemPrompt: o.systemPrompt } : {}),
+      });
+      if (format.format === "chat") process.stderr.write(`sample: prompt format chat (${format.wrapper} chat template of ${o.model})\n`);
+      const sampler = await openSampler({ ...o, specialTokens: format.specialTokens });
       try {
         const r = await runSampling({
           problems,
           sampler,
           out: o.out,
-          prompt: (p) => generatorPrompt(p.problem, o.template === undefined ? {} : { template: o.template }),
+          prompt: (p) => format.prompt(p.problem),
           n: o.n,
           greedy: o.greedy,
           temperature: o.temperature,

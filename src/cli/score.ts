@@ -11,7 +11,7 @@ import { GgufType, readGguf } from "../model/gguf.js";
 import { readProblemsById, readSamples } from "../metrics/samples.js";
 import { LIKELIHOOD_PERS, runScoring, type LikelihoodPer } from "../sample/score-run.js";
 import { labelTokens, parseLabelWords } from "../train/evaluator-data.js";
-import { contextsOption, evaluatorTemplateOption, intOption, kvCacheOption } from "./options.js";
+import { contextsOption, evaluatorTemplateOption, intOption, kvCacheOption, promptFormatOption, systemPromptOption } from "./options.js";
 
 interface ScoreCliOptions {
   model: string;
@@ -28,6 +28,8 @@ interface ScoreCliOptions {
   contextSize?: string;
   likelihood?: string;
   promptTemplate?: string;
+  promptFormat?: "plain" | "chat";
+  systemPrompt?: string;
   template?: string;
   quiet?: boolean;
 }
@@ -52,6 +54,8 @@ export function register(program: Command): void {
     .option("--context-size <n>", "tokens per sequence (default: the model's training context, at most 4096)")
     .option("--likelihood <per>", "score by the model's own likelihood of each candidate instead (a baseline): sequence | token | min")
     .option("--prompt-template <t>", "with --likelihood: the generator prompt template with {problem} (default: the sampler's)")
+    .addOption(promptFormatOption(false))
+    .addOption(systemPromptOption())
     .option("--quiet", "no progress display")
     .action(async (opts: ScoreCliOptions) => {
       const topK = intOption("top-k", opts.topK, 0);
@@ -63,6 +67,17 @@ export function register(program: Command): void {
       if (opts.promptTemplate !== undefined && opts.likelihood === undefined) {
         throw new MathtuneError(ErrorCode.usage, "--prompt-template only applies with --likelihood");
       }
+      if ((opts.promptFormat !== undefined || opts.systemPrompt !== undefined) && opts.likelihood === undefined) {
+        throw new MathtuneError(ErrorCode.usage, "--prompt-format and --system-prompt only apply with --likelihood (the generator prompt)");
+      }
+      const { resolveGeneratorFormat } = await import("../data/chat-prompt.js");
+      const format =
+        opts.likelihood === undefined
+          ? undefined
+          : await resolveGeneratorFormat(opts.promptFormat ?? "plain", opts.model, {
+              ...(opts.promptTemplate !== undefined ? { template: opts.promptTemplate } : {}),
+              ...(opts.systemPrompt !== undefined ? { systemPrompt: opts.systemPrompt } : {}),
+            });
       // Label words and template: as given, else as recorded by `train evaluator` in the adapter
       // or the evaluator's GGUF, else the paper's.
       const recorded = [...(opts.lora !== undefined ? [readGguf(opts.lora).metadata] : []), readGguf(opts.model).metadata];
@@ -85,6 +100,7 @@ export function register(program: Command): void {
         kvCache: opts.kvCache,
         ...(opts.contexts !== undefined ? { contexts: opts.contexts } : {}),
         ...(opts.lora !== undefined ? { lora: opts.lora } : {}),
+        ...(format?.specialTokens === true ? { specialTokens: true } : {}),
       });
       try {
         // Fail before any work when the label words cannot be told apart by this vocabulary.
@@ -103,6 +119,7 @@ export function register(program: Command): void {
           ...(opts.likelihood !== undefined
             ? { likelihood: { per: opts.likelihood as LikelihoodPer, ...(opts.promptTemplate !== undefined ? { promptTemplate: opts.promptTemplate } : {}) } }
             : {}),
+          ...(format?.format === "chat" ? { generatorPrompt: format.prompt } : {}),
           fits: (prompt) => model.promptTokens(prompt).length + extra <= model.contextSize,
           quiet: opts.quiet === true,
         });

@@ -26,6 +26,10 @@ export const SftExampleSchema = z.object({
     .array(z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()]))
     .optional()
     .describe("character ranges [start, end) of `completion` that carry the loss, in order and apart; when given, only they do (and not the closing EOS)"),
+  special_tokens: z
+    .boolean()
+    .optional()
+    .describe("true when `prompt` and `completion` hold special tokens as text (a chat template's `<|im_start|>`, `<|im_end|>`): the trainer tokenizes them as those tokens"),
 }).describe("A supervised fine-tuning example in TRL's prompt-completion shape; loss on `completion` only (or on its `loss_spans`).");
 export type SftExample = z.infer<typeof SftExampleSchema>;
 

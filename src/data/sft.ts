@@ -6,10 +6,17 @@ import type { Problem, SftExample } from "./records.js";
 import { findLastBoxed } from "./boxed.js";
 import { parseRationalLatex } from "./rational.js";
 import { generatorPrompt, type GeneratorPromptOptions } from "./prompts.js";
+import type { GeneratorFormat } from "./chat-prompt.js";
 
 export interface SftOptions {
   /** Prompt options (template, exemplars). Defaults to the plain generator prompt. */
   prompt?: GeneratorPromptOptions;
+  /**
+   * A resolved prompt format (resolveGeneratorFormat): its prompt replaces the plain one, its
+   * end-of-turn text closes each completion, and records of a format with special tokens carry
+   * `special_tokens: true`. Defaults to none (the plain prompt of `prompt`).
+   */
+  format?: Pick<GeneratorFormat, "prompt" | "endOfTurn" | "specialTokens">;
 }
 
 /** What toSftExamples did, for the command's summary. */
@@ -58,7 +65,9 @@ export function toSftExamples(problems: readonly Problem[], options: SftOptions 
     const c = sftCompletion({ ...p, solution: p.solution });
     if (c.appended) res.boxAppended.push(p.id);
     if (c.differs) res.boxDiffers.push(p.id);
-    res.examples.push({ prompt: generatorPrompt(p.problem, options.prompt), completion: c.completion, id: p.id });
+    const f = options.format;
+    if (f === undefined) res.examples.push({ prompt: generatorPrompt(p.problem, options.prompt), completion: c.completion, id: p.id });
+    else res.examples.push({ prompt: f.prompt(p.problem), completion: c.completion + f.endOfTurn, id: p.id, ...(f.specialTokens ? { special_tokens: true } : {}) });
   }
   return res;
 }

@@ -9,7 +9,12 @@ import { GgufType, gv, metaArray, metaString, metaValue, type GgufMetadata } fro
 
 /** Text ↔ token ids. `encode` never adds BOS/EOS; callers prepend `bosId` when `addBos` says so. */
 export interface Tokenizer {
-  encode(text: string): number[];
+  /**
+   * Token ids of `text`. With `specialTokens`, the text of a special (control) token, such as a
+   * chat template's `<|im_start|>`, becomes that token (llama.cpp's `parse_special`); without, it
+   * is plain text. Defaults to false.
+   */
+  encode(text: string, specialTokens?: boolean): number[];
   decode(ids: number[]): string;
   bosId: number;
   eosId: number;
@@ -102,7 +107,18 @@ export class CharTokenizer implements Tokenizer {
     return CHAR_BASE + this.chars.length;
   }
 
-  encode(text: string): number[] {
+  encode(text: string, specialTokens = false): number[] {
+    if (specialTokens) {
+      // <unk>, <s> and </s> are the only special tokens of a character vocabulary.
+      const out: number[] = [];
+      let at = 0;
+      for (const m of text.matchAll(/<unk>|<s>|<\/s>/g)) {
+        out.push(...this.encode(text.slice(at, m.index)), SPECIALS.indexOf(m[0] as (typeof SPECIALS)[number]));
+        at = m.index + m[0].length;
+      }
+      out.push(...this.encode(text.slice(at)));
+      return out;
+    }
     const out: number[] = [];
     const enc = new TextEncoder();
     for (let c of codePoints(text)) {
@@ -239,8 +255,8 @@ export class LlamaVocabTokenizer implements Tokenizer {
     }
   }
 
-  encode(text: string): number[] {
-    return this.model.tokenize(text, false);
+  encode(text: string, specialTokens = false): number[] {
+    return this.model.tokenize(text, specialTokens);
   }
 
   decode(ids: number[]): string {

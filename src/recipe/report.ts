@@ -35,6 +35,11 @@ export interface ArmResult {
 
 /** The root results.json: the main arm's results in the common shape, plus every arm and the comparisons. */
 export interface RecipeResults extends ResultsFile {
+  /**
+   * The main arm's evaluation meta; with the chat prompt format also `promptFormat: "chat"` and
+   * the chat wrapper's name (absent: the plain prompt format, so plain runs keep their results).
+   */
+  meta: ResultsFile["meta"] & { promptFormat?: "chat"; chatWrapper?: string };
   recipe: string;
   main: string;
   arms: Record<string, { results: MetricTable; meta: ResultsFile["meta"] }>;
@@ -265,13 +270,25 @@ th { background: #f4f4f4; } td.num, th.num { text-align: right; font-variant-num
 .note, .meta { color: #555; font-size: 0.9rem; } figure { margin: 1rem 0; }
 `;
 
-/** Writes results.json, report.md and report.html of a recipe run into `runDir`. */
-export function writeRecipeReport(runDir: string, recipe: Recipe, arms: ArmResult[], mtsfArms?: MtsfArms): RecipeResults {
+/** The sentence that says which generator prompt format a recipe used (`chatWrapper`: the chat template's wrapper). */
+export function promptFormatLine(recipe: Recipe, chatWrapper?: string): string {
+  if (recipe.promptFormat === "chat") {
+    return `prompt format: chat (the ${chatWrapper ?? "model's"} chat template of model.base${recipe.systemPrompt !== null ? ", with a system turn" : ""})`;
+  }
+  return `prompt format: plain (${recipe.promptTemplate === null ? "the plain generator prompt" : "promptTemplate"})`;
+}
+
+/**
+ * Writes results.json, report.md and report.html of a recipe run into `runDir`; `chatWrapper`
+ * names the chat wrapper of the chat prompt format.
+ */
+export function writeRecipeReport(runDir: string, recipe: Recipe, arms: ArmResult[], mtsfArms?: MtsfArms, chatWrapper?: string): RecipeResults {
   const main = arms[arms.length - 1];
   const { tables, paired } = paperTables(recipe, arms, mtsfArms);
   const all = mtsfArms ? [...arms, mtsfArms.mtsf, mtsfArms.control] : arms;
   const results: RecipeResults = {
     ...main.results,
+    meta: recipe.promptFormat === "chat" ? { ...main.results.meta, promptFormat: "chat", chatWrapper: chatWrapper ?? "unknown" } : main.results.meta,
     config: { ...main.results.config, recipe: recipe.name },
     versions: { ...main.results.versions, mathtune: VERSION },
     recipe: recipe.name,
@@ -287,7 +304,7 @@ export function writeRecipeReport(runDir: string, recipe: Recipe, arms: ArmResul
   const md = [
     `# ${recipe.name}: recipe report`,
     "",
-    `Generators: ${arms.map((a) => a.name).join(", ")} · main: ${main.name} · mathtune ${VERSION} · per-generator reports in \`eval/<generator>/\`.`,
+    `Generators: ${arms.map((a) => a.name).join(", ")} · main: ${main.name} · mathtune ${VERSION} · ${promptFormatLine(recipe, chatWrapper)} · per-generator reports in \`eval/<generator>/\`.`,
     "",
     ...tables.map(markdownTable),
     `# Main generator (${main.name}) in detail`,
@@ -312,7 +329,7 @@ export function writeRecipeReport(runDir: string, recipe: Recipe, arms: ArmResul
 </head>
 <body>
 <h1>${esc(recipe.name)}: recipe report</h1>
-<p class="meta">${esc(`generators: ${arms.map((a) => a.name).join(", ")} · main: ${main.name} · mathtune ${VERSION}`)}</p>
+<p class="meta">${esc(`generators: ${arms.map((a) => a.name).join(", ")} · main: ${main.name} · mathtune ${VERSION} · ${promptFormatLine(recipe, chatWrapper)}`)}</p>
 ${tables.map(htmlTable).join("\n")}
 <section><h2>Figures</h2>
 ${figures.join("\n")}

@@ -13,7 +13,8 @@ import { sha256File } from "./hash.js";
 import { seedOf, type Recipe } from "./schema.js";
 import { runStages, readMarker, type StageOutcome, type RunStagesOptions } from "./framework.js";
 import { paths, planStages } from "./stages/index.js";
-import { formatPaperTables, type ArmResult } from "./report.js";
+import { recipeGeneratorFormat } from "./stages/shared.js";
+import { formatPaperTables, promptFormatLine, type ArmResult } from "./report.js";
 
 /** Options of {@link runRecipe}. */
 export interface RunRecipeOptions {
@@ -107,6 +108,8 @@ export async function runRecipe(recipe: Recipe, options: RunRecipeOptions): Prom
   const t0 = performance.now();
   // Plan first: a recipe that cannot be planned fails before anything is written.
   const stages = planStages(recipe);
+  // So is the chat prompt format: a base model without a chat template fails here.
+  const chatWrapper = recipe.promptFormat === "chat" ? (await recipeGeneratorFormat(recipe)).wrapper : undefined;
   mkdirSync(runDir, { recursive: true });
   const baseHash = recipe.model.base === null ? null : sha256File(recipe.model.base);
   const inputs = { base_model: recipe.model.base === null ? null : { path: recipe.model.base, sha256: baseHash } };
@@ -115,6 +118,7 @@ export async function runRecipe(recipe: Recipe, options: RunRecipeOptions): Prom
   // A new model's size means nothing when a base model is fine-tuned.
   const rows = parameterRows(recipe).map(([k, v]): [string, string] => (k === "model.size" && recipe.model.base !== null ? [k, "– (model.base is fine-tuned)"] : [k, v]));
   say(parameterTable([["run folder", runDir], ...rows, ["stages", stages.map((s) => s.id).join(", ")]]));
+  say(promptFormatLine(recipe, chatWrapper));
   if (!recipe.evaluator.enabled) say("not in this run: evaluator training and re-ranking (evaluator.enabled is false)");
   if (!recipe.mtsf.enabled) say("not in this run: MTSF and its control (mtsf.enabled is false)");
 

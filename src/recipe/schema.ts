@@ -281,6 +281,14 @@ export const RecipeSchema = z.strictObject({
   generators: z.array(GeneratorSchema).min(1).prefault([{ name: "detailed", style: "detailed" }]),
   /** Generator prompt template with one {problem}; null: the plain `Problem: ...\nSolution:\n`. */
   promptTemplate: z.string().nullable().default(null),
+  /**
+   * Generator prompt format: "plain" (promptTemplate, or the plain prompt) or "chat" (model.base's
+   * chat template, `tokenizer.chat_template`: SFT records, sampling and the likelihood scores use
+   * it; docs/data.md, "Prompt formats").
+   */
+  promptFormat: z.enum(["plain", "chat"]).default("plain"),
+  /** With promptFormat "chat": a system turn put before the user turn; null: none. */
+  systemPrompt: z.string().nullable().default(null),
   sft: SftSchema.prefault({}),
   sampling: SamplingSchema.prefault({}),
   grade: GradeSchema.prefault({}),
@@ -373,6 +381,13 @@ function check(r: Recipe, where: string): void {
     });
   }
   if (r.eval.ks?.some((k) => k > r.sampling.n)) fail("eval.ks", `every k must be at most sampling.n = ${r.sampling.n}`);
+  if (r.promptFormat === "chat") {
+    if (r.model.base === null) fail("promptFormat", '"chat" applies the chat template of model.base, which is not set', "set model.base to a GGUF with tokenizer.chat_template, or use \"plain\"");
+    if (r.promptTemplate !== null) fail("promptTemplate", 'applies to promptFormat "plain" only', "with \"chat\" the user turn is CHAT_USER_TEMPLATE inside the model's chat template; set promptTemplate to null");
+    if (r.sampling.server !== null) fail("promptFormat", '"chat" renders prompts for local models', "a server applies its own template: set sampling.server.chat instead");
+  } else if (r.systemPrompt !== null) {
+    fail("systemPrompt", 'needs promptFormat "chat"', "set promptFormat to \"chat\" or systemPrompt to null");
+  }
 }
 
 /**

@@ -35,6 +35,12 @@ export interface LocalModelOptions {
   kvCache?: "f32" | "f16";
   /** A LoRA adapter GGUF (e.g. `adapter.gguf` of `mathtune train sft --lora-rank`) that llama.cpp applies to the model at scale 1. Defaults to none. */
   lora?: string;
+  /**
+   * Tokenize prompts with special-token parsing: the text of a special token (a chat template's
+   * `<|im_start|>`) becomes that token, as the chat prompt format needs. Continuations are always
+   * plain text. Defaults to false (prompts are plain text).
+   */
+  specialTokens?: boolean;
 }
 
 /** Smallest probability used when taking logs, so an underflowed probability gives a finite log. */
@@ -102,6 +108,7 @@ export class LocalModel implements Sampler, Scorer {
     private readonly pool: SequencePool,
     parallel: number,
     threads: number,
+    private readonly specialTokens: boolean,
   ) {
     this.contextSize = contexts[0].contextSize;
     this.threads = threads;
@@ -156,16 +163,16 @@ export class LocalModel implements Sampler, Scorer {
       }
       // Interleaved, so the pool's first-free order spreads completions over the contexts.
       const seqs = Array.from({ length: parallel }, (_, i) => perContext[i % nContexts][Math.floor(i / nContexts)]);
-      return new LocalModel(path, model, contexts, new SequencePool(seqs), parallel, threads);
+      return new LocalModel(path, model, contexts, new SequencePool(seqs), parallel, threads, options.specialTokens === true);
     } catch (err) {
       await model.dispose();
       throw new MathtuneError(ErrorCode.native, `${path}: cannot create a llama.cpp context (${(err as Error).message})`, { cause: err });
     }
   }
 
-  /** Prompt tokens, with BOS when the model wants one. */
+  /** Prompt tokens, with BOS when the model wants one (special tokens parsed when opened with `specialTokens`). */
   promptTokens(prompt: string): Token[] {
-    const toks = this.model.tokenize(prompt, false);
+    const toks = this.model.tokenize(prompt, this.specialTokens);
     const bos = this.model.tokens.bos;
     return bos !== null && this.model.tokens.shouldPrependBosToken ? [bos, ...toks] : toks;
   }

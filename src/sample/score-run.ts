@@ -66,6 +66,12 @@ export interface ScoringRunOptions {
    * Defaults to off (the paper's evaluator: S after the evaluator template).
    */
   lines?: { promptTemplate?: string };
+  /**
+   * The generator prompt of a problem for `likelihood` and `lines` (e.g. a chat format's,
+   * resolveGeneratorFormat); when given, their `promptTemplate` is not used. Defaults to the plain
+   * prompt with their `promptTemplate`.
+   */
+  generatorPrompt?: (problem: string) => string;
   /** Whether an evaluator input fits the scorer's context; a candidate that does not gets no score. Defaults to always. */
   fits?: (text: string) => boolean;
   /** Print no progress. Defaults to false. */
@@ -140,7 +146,9 @@ export async function runScoring(o: ScoringRunOptions): Promise<ScoringRunResult
       samples.map(async (s, i) => {
         if (!chosen.has(i)) return undefined;
         if (o.likelihood) {
-          const prompt = generatorPrompt(problem.problem, o.likelihood.promptTemplate === undefined ? {} : { template: o.likelihood.promptTemplate });
+          const prompt =
+            o.generatorPrompt?.(problem.problem) ??
+            generatorPrompt(problem.problem, o.likelihood.promptTemplate === undefined ? {} : { template: o.likelihood.promptTemplate });
           if (o.fits && !o.fits(prompt + s.text)) {
             result.tooLong++;
             return undefined;
@@ -150,7 +158,8 @@ export async function runScoring(o: ScoringRunOptions): Promise<ScoringRunResult
           return outs.map(({ per }) => likelihoodScore(per!, r.logprobs, r.total));
         }
         if (o.lines) {
-          const prompt = generatorPrompt(problem.problem, o.lines.promptTemplate === undefined ? {} : { template: o.lines.promptTemplate });
+          const prompt =
+            o.generatorPrompt?.(problem.problem) ?? generatorPrompt(problem.problem, o.lines.promptTemplate === undefined ? {} : { template: o.lines.promptTemplate });
           if (o.fits && !o.fits(prompt + scoringText(s.text).text)) {
             result.tooLong++;
             return undefined;

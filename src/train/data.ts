@@ -36,19 +36,21 @@ export interface EncodedExample {
 }
 
 /**
- * Tokenizes records. A record with `loss_spans` is encoded piece by piece at the span edges (so a
+ * Tokenizes records (special-token text as special tokens in a record with `special_tokens`, a
+ * chat-format record). A record with `loss_spans` is encoded piece by piece at the span edges (so a
  * span is whole tokens: exact for character vocabularies, and for BPE the pieces are tokenized
  * apart), and only the spans' tokens are supervised; without spans the completion and EOS are.
  */
 export function encodeExamples(examples: readonly SftExample[], tok: Tokenizer): EncodedExample[] {
   return examples.map((e) => {
-    const prompt = [...(tok.addBos ? [tok.bosId] : []), ...tok.encode(e.prompt)];
-    if (e.loss_spans === undefined) return { prompt, completion: [...tok.encode(e.completion), tok.eosId] };
+    const special = e.special_tokens === true;
+    const prompt = [...(tok.addBos ? [tok.bosId] : []), ...tok.encode(e.prompt, special)];
+    if (e.loss_spans === undefined) return { prompt, completion: [...tok.encode(e.completion, special), tok.eosId] };
     const completion: number[] = [];
     const supervised: boolean[] = [];
     const piece = (from: number, to: number, sup: boolean): void => {
       if (to <= from) return;
-      const ids = tok.encode(e.completion.slice(from, to));
+      const ids = tok.encode(e.completion.slice(from, to), special);
       completion.push(...ids);
       for (const _ of ids) supervised.push(sup);
     };

@@ -6,6 +6,7 @@ import { initWeights, saveModelGguf, type SaveModelOptions, type Weights } from 
 import { LlamaVocabTokenizer } from "../../src/model/tokenizer.js";
 import { encodeExamples } from "../../src/train/data.js";
 import { llama3RopeFactors, type LlamaConfig } from "../../src/model/config.js";
+import { gv } from "../../src/model/gguf.js";
 import { bpeGgufMetadata, trainByteBpe, type ByteBpe, type BpeOptions } from "./bpe.js";
 
 /** Deterministic math-flavoured text: numbers, LaTeX, spaces, tabs, newlines, accents, CJK. */
@@ -98,17 +99,26 @@ export function archWeights(config: LlamaConfig, seed: number, spread = 5): Weig
   return w;
 }
 
-/** Writes the case's model to `path` (F32, or matrices in F16 / `matrixType`); returns what the tests need. */
+/**
+ * Qwen2.5's ChatML chat template (system turn only when given), as `tokenizer.chat_template`
+ * holds it; node-llama-cpp resolves it to its ChatML wrapper.
+ */
+export const CHATML_TEMPLATE =
+  "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+
+/** Writes the case's model to `path` (F32, or matrices in F16 / `matrixType`; `chatTemplate` as `tokenizer.chat_template`); returns what the tests need. */
 export async function saveArchModel(
   path: string,
   name: ArchName,
-  options: { seed?: number; spread?: number; f16?: boolean; matrixType?: SaveModelOptions["matrixType"] } = {},
+  options: { seed?: number; spread?: number; f16?: boolean; matrixType?: SaveModelOptions["matrixType"]; chatTemplate?: string } = {},
 ): Promise<{ config: LlamaConfig; bpe: ByteBpe; weights: Weights }> {
   const bpe = archTokenizer(name);
   const config: LlamaConfig = { ...ARCH_CASES[name].config, vocabSize: bpe.tokens.length };
   if (config.ropeFactors) config.ropeFactors = [...config.ropeFactors];
   const weights = archWeights(config, options.seed ?? 1, options.spread);
-  await saveModelGguf(path, { config, tokenizer: bpeGgufMetadata(bpe), weights, name: `tiny-${name}`, f16: options.f16, matrixType: options.matrixType });
+  const tokenizer = bpeGgufMetadata(bpe);
+  if (options.chatTemplate !== undefined) tokenizer.set("tokenizer.chat_template", gv.str(options.chatTemplate));
+  await saveModelGguf(path, { config, tokenizer, weights, name: `tiny-${name}`, f16: options.f16, matrixType: options.matrixType });
   return { config, bpe, weights };
 }
 

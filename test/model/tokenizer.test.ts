@@ -79,6 +79,10 @@ test("llama.cpp tokenizes and detokenizes our GGUF vocabulary exactly like CharT
     }),
     { numRuns: 300 },
   );
+  // With special tokens parsed (a chat-format record), <s>, </s> and <unk> are the tokens, as in llama.cpp.
+  for (const s of ["a</s>b", "<s>x y</s>", "1<unk>2", "</s", "<s><s>"]) {
+    assert.deepEqual(m.tokenize(s, true), tokenizer.encode(s, true), `specials ${JSON.stringify(s)}`);
+  }
   // tokenizerForGguf picks our tokenizer for our vocabulary without native code
   const picked = await tokenizerForGguf(path, readGguf(path).metadata);
   assert.ok(picked instanceof CharTokenizer);

@@ -9,7 +9,7 @@ import { toSftExamples } from "../../data/sft.js";
 import type { Recipe } from "../schema.js";
 import { seedOf } from "../schema.js";
 import type { Stage } from "../framework.js";
-import { paths, limit, readProblemList } from "./shared.js";
+import { paths, limit, readProblemList, promptFormatConfig, recipeGeneratorFormat } from "./shared.js";
 
 /** The recipe's synthetic world (data.source "synth"): the same draw every time for the same settings. */
 export function recipeWorld(r: Recipe): SynthWorld {
@@ -35,9 +35,10 @@ export function dataStage(r: Recipe): Stage {
     id: "data",
     title: d.source === "synth" ? `draw the synthetic world (${d.train} train / ${d.test} test problems)` : `read ${d.source} problems`,
     version: 1,
-    config: { data: d, seed: seedOf(r, "data"), template: r.promptTemplate, generators: sftGens.map((g) => ({ name: g.name, style: g.style ?? null })) },
+    config: { data: d, seed: seedOf(r, "data"), template: r.promptTemplate, ...promptFormatConfig(r), generators: sftGens.map((g) => ({ name: g.name, style: g.style ?? null })) },
     inputs: [],
-    externalInputs: external,
+    // The chat format renders the prompts through model.base's template.
+    externalInputs: [...external, ...(r.promptFormat === "chat" && r.model.base !== null ? [r.model.base] : [])],
     outputs: [paths.train, paths.test, ...sftGens.map((g) => paths.sftData(g.name))],
     async run(ctx) {
       let train: Problem[];
@@ -69,7 +70,8 @@ export function dataStage(r: Recipe): Stage {
         test = limit(test, d.limitTest);
         for (const g of sftGens) sftSets.set(g.name, train);
       }
-      const template = r.promptTemplate === null ? {} : { prompt: { template: r.promptTemplate } };
+      const template =
+        r.promptFormat === "chat" ? { format: await recipeGeneratorFormat(r) } : r.promptTemplate === null ? {} : { prompt: { template: r.promptTemplate } };
       const summary: Record<string, unknown> = { train: train.length, test: test.length };
       for (const [name, problems] of sftSets) {
         const sft = toSftExamples(problems, template);

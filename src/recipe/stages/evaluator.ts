@@ -4,14 +4,13 @@ import { join } from "node:path";
 import { ErrorCode, MathtuneError } from "../../errors.js";
 import { writeJsonlAtomic } from "../../util/jsonl.js";
 import { createProgress } from "../../util/progress.js";
-import { generatorPrompt } from "../../data/prompts.js";
 import type { Recipe } from "../schema.js";
 import { seedOf } from "../schema.js";
 import type { Stage } from "../framework.js";
 import { gradeFile } from "./grade.js";
 import { samplingConfig, openSampler } from "./sample.js";
 import { evaluatorTemplate } from "./score.js";
-import { paths, modelOf, limit, readProblemList, loraKey, loraOptions, mergeRunAdapter } from "./shared.js";
+import { paths, modelOf, limit, readProblemList, loraKey, loraOptions, mergeRunAdapter, recipeGeneratorFormat } from "./shared.js";
 
 /** Samples N solutions per training problem from the main generator: the evaluator's data. */
 export function evaluatorSampleStage(r: Recipe, main: Recipe["generators"][number]): Stage {
@@ -31,6 +30,7 @@ export function evaluatorSampleStage(r: Recipe, main: Recipe["generators"][numbe
       const problems = limit(readProblemList(ctx.path(paths.train)), e.problems);
       // Idempotent: the same subset every time, so a resumed run writes the same file.
       writeJsonlAtomic(ctx.path(paths.evalProblems), problems);
+      const format = await recipeGeneratorFormat(r);
       const sampler = await openSampler(r, m.rel ? ctx.path(m.rel) : m.abs);
       let res;
       try {
@@ -38,7 +38,7 @@ export function evaluatorSampleStage(r: Recipe, main: Recipe["generators"][numbe
           problems,
           sampler,
           out: ctx.path(paths.evalSamples),
-          prompt: (p) => generatorPrompt(p.problem, r.promptTemplate === null ? {} : { template: r.promptTemplate }),
+          prompt: (p) => format.prompt(p.problem),
           n: e.n,
           temperature: s.temperature,
           topP: s.topP,

@@ -15,7 +15,7 @@ import { seedOf } from "../schema.js";
 import { RunInterrupted, type Stage } from "../framework.js";
 import { recipeWorld } from "./data.js";
 import { scoreTestSamples } from "./score.js";
-import { paths, modelOf, limit, readProblemList, lineEvaluatorRow, loraKey, loraOptions, mergeRunAdapter } from "./shared.js";
+import { paths, modelOf, limit, readProblemList, lineEvaluatorRow, loraKey, loraOptions, mergeRunAdapter, promptFormatConfig, recipeGeneratorFormat } from "./shared.js";
 
 /** Tokens per row of the line evaluator's training and scoring. */
 function lineSeqLen(r: Recipe): number | null {
@@ -46,7 +46,7 @@ export function lineEvaluatorTrainStage(r: Recipe, main: Recipe["generators"][nu
     id: "line-evaluator/train",
     title: `train the line evaluator from ${main.name} on per-line labels (${le.steps} steps; an ablation)`,
     version: 1,
-    config: { ...le, seqLen: lineSeqLen(r), data: r.data, template: r.promptTemplate, seed: seedOf(r, "sft"), ...loraKey(r) },
+    config: { ...le, seqLen: lineSeqLen(r), data: r.data, template: r.promptTemplate, ...promptFormatConfig(r), seed: seedOf(r, "sft"), ...loraKey(r) },
     inputs: [paths.evalProblems, paths.evalGraded, ...(m.rel ? [m.rel] : [])],
     externalInputs: m.abs ? [m.abs] : [],
     outputs: [paths.lineEvalData, paths.lineEvaluatorModel],
@@ -65,8 +65,11 @@ export function lineEvaluatorTrainStage(r: Recipe, main: Recipe["generators"][nu
         own.push({ problem: problems.get(s.problem_id)!, text: s.text, correct: s.correct, id: `${s.problem_id}/${s.sample}` });
       }
       const items = limit(recipeWorld(r).train, le.worldProblems);
-      const prompt = (p: string): string => generatorPrompt(p, r.promptTemplate === null ? {} : { template: r.promptTemplate });
-      const examples = new Rng(seedOf(r, "sft")).shuffle(worldLineExamples(own, items, prompt));
+      const format = r.promptFormat === "chat" ? await recipeGeneratorFormat(r) : undefined;
+      const prompt = (p: string): string => format?.prompt(p) ?? generatorPrompt(p, r.promptTemplate === null ? {} : { template: r.promptTemplate });
+      const examples = new Rng(seedOf(r, "sft"))
+        .shuffle(worldLineExamples(own, items, prompt))
+        .map((e) => (format?.specialTokens === true ? { ...e, special_tokens: true } : e));
       writeJsonlAtomic(ctx.path(paths.lineEvalData), examples);
       const out = ctx.path(paths.lineEvalTrainDir);
       const seqLen = lineSeqLen(r);
@@ -119,14 +122,16 @@ export function lineEvaluatorScoreStage(r: Recipe, gen: Recipe["generators"][num
     id: `score/${gen.name}/line-evaluator`,
     title: `score ${gen.name}'s test samples with the line evaluator (p of every line true)`,
     version: 1,
-    config: { contextSize, template: r.promptTemplate },
+    config: { contextSize, template: r.promptTemplate, ...promptFormatConfig(r) },
     inputs: [paths.test, paths.graded(gen.name), paths.lineEvaluatorModel],
     outputs: [out],
     async run(ctx) {
+      const format = r.promptFormat === "chat" ? await recipeGeneratorFormat(r) : undefined;
       const res = await scoreTestSamples(ctx, r, gen.name, ctx.path(paths.lineEvaluatorModel), out, contextSize, (scorer) => ({
         lines: r.promptTemplate !== null ? { promptTemplate: r.promptTemplate } : {},
+        ...(format !== undefined ? { generatorPrompt: format.prompt } : {}),
         fits: (text) => scorer.promptTokens(text).length <= scorer.contextSize,
-      }));
+      }), format?.specialTokens === true);
       ctx.say(`  ${res.calls} line-evaluator calls for ${res.candidates} candidates${res.tooLong > 0 ? `; ${res.tooLong} too long to score` : ""}`);
       return { calls: res.calls, candidates: res.candidates, too_long: res.tooLong };
     },

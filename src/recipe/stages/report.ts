@@ -4,7 +4,7 @@ import type { ResultsFile } from "../../report/results.js";
 import type { Recipe } from "../schema.js";
 import type { Stage } from "../framework.js";
 import { writeRecipeReport, type ArmResult } from "../report.js";
-import { paths } from "./shared.js";
+import { paths, promptFormatConfig, recipeGeneratorFormat } from "./shared.js";
 
 export function reportStage(r: Recipe): Stage {
   const gens = r.generators.map((g) => g.name);
@@ -15,7 +15,7 @@ export function reportStage(r: Recipe): Stage {
     version: 1,
     // `unavailable` is always empty (every stage has its component); it stays in the config so that
     // existing run folders keep their stage keys.
-    config: { name: r.name, generators: gens, extra, unavailable: [] },
+    config: { name: r.name, generators: gens, extra, unavailable: [], ...promptFormatConfig(r) },
     inputs: [...gens, ...extra].flatMap((g) => [paths.evalResults(g), paths.perProblem(g)]),
     outputs: [paths.results, paths.reportMd, paths.reportHtml],
     async run(ctx) {
@@ -26,7 +26,8 @@ export function reportStage(r: Recipe): Stage {
         perProblem: JSON.parse(readFileSync(ctx.path(paths.perProblem(g)), "utf8")) as ArmResult["perProblem"],
       });
       const mtsf = r.mtsf.enabled ? { mtsf: read("mtsf"), control: read("control") } : undefined;
-      writeRecipeReport(ctx.runDir, r, gens.map(read), mtsf);
+      const chatWrapper = r.promptFormat === "chat" ? (await recipeGeneratorFormat(r)).wrapper : undefined;
+      writeRecipeReport(ctx.runDir, r, gens.map(read), mtsf, chatWrapper);
       return { arms: gens.length + extra.length };
     },
   };

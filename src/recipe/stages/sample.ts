@@ -3,11 +3,10 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { ErrorCode, MathtuneError } from "../../errors.js";
 import type { Problem, Sample } from "../../data/records.js";
-import { generatorPrompt } from "../../data/prompts.js";
 import type { Recipe } from "../schema.js";
 import { seedOf } from "../schema.js";
 import type { Stage } from "../framework.js";
-import { paths, readProblemList, type Arm } from "./shared.js";
+import { paths, readProblemList, promptFormatConfig, recipeGeneratorFormat, type Arm } from "./shared.js";
 
 /** The sampling settings that shape the samples (threads and parallelism do not). */
 export function samplingConfig(r: Recipe): Record<string, unknown> {
@@ -25,6 +24,7 @@ export function samplingConfig(r: Recipe): Record<string, unknown> {
     server: s.server === null ? null : { url: s.server.url, modelName: s.server.modelName, chat: s.server.chat },
     seed: seedOf(r, "sampling"),
     template: r.promptTemplate,
+    ...promptFormatConfig(r),
   };
 }
 
@@ -44,8 +44,9 @@ export function sampleStage(r: Recipe, gen: Arm): Stage {
       const problems = readProblemList(ctx.path(paths.test));
       const out = ctx.path(paths.samples(gen.name));
       mkdirSync(dirname(out), { recursive: true });
+      const format = await recipeGeneratorFormat(r);
       const sampler = await openSampler(r, m.rel ? ctx.path(m.rel) : m.abs);
-      const prompt = (p: Problem): string => generatorPrompt(p.problem, r.promptTemplate === null ? {} : { template: r.promptTemplate });
+      const prompt = (p: Problem): string => format.prompt(p.problem);
       const common = {
         problems,
         sampler,
@@ -101,6 +102,8 @@ export async function openSampler(r: Recipe, modelPath: string | undefined) {
     parallel: s.parallel,
     ...(s.contexts !== null ? { contexts: s.contexts } : {}),
     ...(contextSize !== null ? { contextSize } : {}),
+    // The chat format's prompts hold special tokens as text.
+    ...(r.promptFormat === "chat" ? { specialTokens: true } : {}),
   });
 }
 

@@ -11,7 +11,7 @@ import type { Recipe } from "../schema.js";
 import type { Stage, StageContext } from "../framework.js";
 import type { ScoringRunOptions, ScoringRunResult } from "../../sample/score-run.js";
 import type { LocalModel } from "../../sample/local.js";
-import { paths, modelOf, readProblemList, likelihoodBaselines, baseEvaluatorBaseline } from "./shared.js";
+import { paths, modelOf, readProblemList, likelihoodBaselines, baseEvaluatorBaseline, promptFormatConfig, recipeGeneratorFormat } from "./shared.js";
 
 /**
  * Scores `gen`'s graded test samples with the model at `modelPath` into `outRel` (runScoring with
@@ -25,6 +25,7 @@ export async function scoreTestSamples(
   outRel: string,
   contextSize: number | null,
   how: (scorer: LocalModel) => Partial<ScoringRunOptions>,
+  specialTokens = false,
 ): Promise<ScoringRunResult> {
   const { runScoring } = await import("../../sample/score-run.js");
   const { LocalModel } = await import("../../sample/local.js");
@@ -38,6 +39,7 @@ export async function scoreTestSamples(
     parallel: r.sampling.parallel,
     ...(r.sampling.contexts !== null ? { contexts: r.sampling.contexts } : {}),
     ...(contextSize !== null ? { contextSize } : {}),
+    ...(specialTokens ? { specialTokens: true } : {}),
   });
   try {
     return await runScoring({ ...how(scorer), scorer, problems, samples, out });
@@ -59,7 +61,7 @@ export function likelihoodStage(r: Recipe, gen: Recipe["generators"][number]): S
     id: `likelihood/${gen.name}`,
     title: `score ${gen.name}'s test samples by the generator's own likelihood (the evaluator's baselines)`,
     version: 2,
-    config: { contextSize, template: r.promptTemplate },
+    config: { contextSize, template: r.promptTemplate, ...promptFormatConfig(r) },
     inputs: [paths.test, paths.graded(gen.name), ...(m.rel ? [m.rel] : [])],
     externalInputs: m.abs ? [m.abs] : [],
     outputs: likelihoodBaselines.map((b) => b.file(gen.name)),
@@ -67,14 +69,16 @@ export function likelihoodStage(r: Recipe, gen: Recipe["generators"][number]): S
       const model = m.rel ? ctx.path(m.rel) : m.abs;
       if (model === undefined) throw new MathtuneError(ErrorCode.usage, "the likelihood baseline needs a local generator model");
       const [first, ...more] = likelihoodBaselines;
+      const format = r.promptFormat === "chat" ? await recipeGeneratorFormat(r) : undefined;
       const res = await scoreTestSamples(ctx, r, gen.name, model, first.file(gen.name), contextSize, (scorer) => ({
         likelihood: {
           per: first.per,
           more: more.map((b) => ({ per: b.per, out: ctx.path(b.file(gen.name)) })),
           ...(r.promptTemplate !== null ? { promptTemplate: r.promptTemplate } : {}),
         },
+        ...(format !== undefined ? { generatorPrompt: format.prompt } : {}),
         fits: (text) => scorer.promptTokens(text).length <= scorer.contextSize,
-      }));
+      }), format?.specialTokens === true);
       ctx.say(`  ${res.calls} candidates scored${res.tooLong > 0 ? `; ${res.tooLong} too long to score` : ""}`);
       return { calls: res.calls, candidates: res.candidates, too_long: res.tooLong };
     },

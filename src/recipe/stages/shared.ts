@@ -3,6 +3,7 @@ import { ProblemSchema, type Problem } from "../../data/records.js";
 import { readJsonl } from "../../util/jsonl.js";
 import type { Recipe } from "../schema.js";
 import type { LikelihoodPer } from "../../sample/score-run.js";
+import type { GeneratorFormat } from "../../data/chat-prompt.js";
 
 /** Run-folder paths of the stages' files, in one place. */
 export const paths = {
@@ -62,6 +63,23 @@ export const baseEvaluatorBaseline = { prefix: "base-evaluator", file: paths.bas
 export function modelOf(r: Recipe, gen: Recipe["generators"][number]): { rel?: string; abs?: string } {
   if (gen.sft) return { rel: paths.model(gen.name) };
   return r.model.base === null ? {} : { abs: r.model.base };
+}
+
+/**
+ * The prompt-format settings for a stage's config: none for the default "plain" format, so the
+ * stages of a plain recipe keep their keys.
+ */
+export function promptFormatConfig(r: Recipe): Record<string, unknown> {
+  return r.promptFormat === "plain" ? {} : { promptFormat: r.promptFormat, systemPrompt: r.systemPrompt };
+}
+
+/** The recipe's generator prompt format: "plain" with promptTemplate, or "chat" through model.base's chat template. */
+export async function recipeGeneratorFormat(r: Recipe): Promise<GeneratorFormat> {
+  const { resolveGeneratorFormat } = await import("../../data/chat-prompt.js");
+  return resolveGeneratorFormat(r.promptFormat, r.model.base ?? undefined, {
+    ...(r.promptTemplate !== null ? { template: r.promptTemplate } : {}),
+    ...(r.systemPrompt !== null ? { systemPrompt: r.systemPrompt } : {}),
+  });
 }
 
 export function limit<T>(xs: T[], n: number): T[] {
