@@ -19,6 +19,12 @@
 # interruption (the script skips finished phases).
 #
 # Usage: scripts/make-checkable-base.sh [work-dir]   (env STEPS1, STEPS2, OWN_PROBLEMS, OWN_N override)
+#
+# The same script makes models/digits-base.gguf (recipes/demo-digits.json) with the settings of
+# `npm run make:digits-base`: env SKILLS, LEVELS, N_TRAIN, N_TEST, MAX_CHARS, SEQ_LEN, GEN_REPEAT
+# (passes over the generation records), VERIFY_RECORDS (the first so many verification records;
+# 0: all), INIT (phase 1 starts from this model instead of a new one), MODEL (the file written
+# under models/).
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 work="${1:-$here/runs/checkable-base}"
@@ -26,9 +32,15 @@ steps1="${STEPS1:-1800}"
 steps2="${STEPS2:-500}"
 own_problems="${OWN_PROBLEMS:-1200}"
 own_n="${OWN_N:-4}"
+skills="${SKILLS:-root,remainder,sum-product}"
+levels="${LEVELS:-1,2,3}"
+gen_repeat="${GEN_REPEAT:-3}"
+verify_records="${VERIFY_RECORDS:-0}"
+model="${MODEL:-checkable-base.gguf}"
 cli=(node "$here/bin/mathtune.js")
-world=(--n 3600 --val 0 --test 900 --seed 1 --levels 1,2,3 --skills root,remainder,sum-product --max-chars 192 --quiet)
-train=(--batch 16 --seq-len 320 --precision bf16 --val-fraction 0.01 --eval-every 100)
+world=(--n "${N_TRAIN:-3600}" --val 0 --test "${N_TEST:-900}" --seed 1 --levels "$levels" --skills "$skills" --max-chars "${MAX_CHARS:-192}" --quiet)
+train=(--batch 16 --seq-len "${SEQ_LEN:-320}" --precision bf16 --val-fraction 0.01 --eval-every 100)
+if [ -n "${INIT:-}" ]; then init=(--base "$INIT"); else init=(--size demo); fi
 
 mkdir -p "$work"
 if [ ! -f "$work/corpus1.jsonl" ]; then
@@ -37,7 +49,9 @@ if [ ! -f "$work/corpus1.jsonl" ]; then
     "${cli[@]}" data sft --problems "$work/world-$style/train.jsonl" --out "$work/sft-$style.jsonl"
   done
   gen=("$work/sft-terse.jsonl" "$work/sft-detailed.jsonl")
-  cat "${gen[@]}" "${gen[@]}" "${gen[@]}" "$work/verify-synthetic.jsonl" > "$work/corpus1.tmp" && mv "$work/corpus1.tmp" "$work/corpus1.jsonl"
+  if [ "$verify_records" -gt 0 ]; then head -n "$verify_records" "$work/verify-synthetic.jsonl" > "$work/verify.tmp" && mv "$work/verify.tmp" "$work/verify-synthetic.jsonl"; fi
+  for _ in $(seq "$gen_repeat"); do cat "${gen[@]}"; done > "$work/corpus1.tmp"
+  cat "$work/verify-synthetic.jsonl" >> "$work/corpus1.tmp" && mv "$work/corpus1.tmp" "$work/corpus1.jsonl"
 fi
 
 run_phase() { # out-dir, then the remaining train sft arguments
@@ -46,7 +60,7 @@ run_phase() { # out-dir, then the remaining train sft arguments
   if [ -f "$out/config.json" ]; then "${cli[@]}" train sft "$@" --out "$out" --resume; else "${cli[@]}" train sft "$@" --out "$out"; fi
 }
 
-run_phase "$work/phase1" --data "$work/corpus1.jsonl" --size demo --steps "$steps1" --lr 0.002 --warmup 100 --seed 1 "${train[@]}"
+run_phase "$work/phase1" --data "$work/corpus1.jsonl" "${init[@]}" --steps "$steps1" --lr 0.002 --warmup 100 --seed 1 "${train[@]}"
 
 # The phase-1 model's own solutions of training problems, graded, as verification records.
 if [ ! -f "$work/verify-own.jsonl" ]; then
@@ -61,5 +75,5 @@ cat "$work/corpus1.jsonl" "$work/verify-own.jsonl" "$work/verify-own.jsonl" > "$
 run_phase "$work/phase2" --data "$work/corpus2.jsonl" --base "$work/phase1/model.gguf" --steps "$steps2" --lr 0.0006 --warmup 50 --seed 2 "${train[@]}"
 
 mkdir -p "$here/models"
-cp "$work/phase2/model.gguf" "$here/models/checkable-base.gguf"
-sha256sum "$here/models/checkable-base.gguf"
+cp "$work/phase2/model.gguf" "$here/models/$model"
+sha256sum "$here/models/$model"

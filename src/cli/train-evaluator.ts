@@ -26,6 +26,7 @@ interface EvaluatorFlags extends LoraFlags {
   warmup?: number | null;
   threads?: number | null;
   precision?: "f32" | "bf16";
+  device?: "cpu" | "cuda";
   seed?: number;
   valFraction?: number;
   evalEvery?: number | null;
@@ -38,7 +39,7 @@ function evaluatorSettings(f: EvaluatorFlags): Omit<EvaluatorTrainOptions, "base
   if (f.labels !== undefined) o.labels = parseLabelWords(f.labels);
   if (f.template !== undefined) o.template = evaluatorTemplateOption(f.template);
   if (f.mixMargin !== undefined || f.mixCe !== undefined) o.mix = { ...(f.mixMargin !== undefined ? { margin: f.mixMargin } : {}), ...(f.mixCe !== undefined ? { ce: f.mixCe } : {}) };
-  for (const k of ["lambda", "alpha", "perProblem", "batch", "slots", "seqLen", "lr", "warmup", "threads", "seed", "valFraction", "evalEvery", "precision"] as const) {
+  for (const k of ["lambda", "alpha", "perProblem", "batch", "slots", "seqLen", "lr", "warmup", "threads", "seed", "valFraction", "evalEvery", "precision", "device"] as const) {
     if (f[k] !== undefined) (o as Record<string, unknown>)[k] = f[k];
   }
   return { ...o, ...loraFlags(f) };
@@ -66,6 +67,7 @@ function evaluatorOptions(cmd: Command): Command {
     .addOption(settingOption("--lr <x>", E.lr))
     .addOption(settingOption("--warmup <n>", E.warmup))
     .addOption(settingOption("--threads <n>", E.threads))
+    .addOption(settingOption("--device <d>", E.device, { description: "cpu or cuda (in mtsf: every stage)" }))
     .addOption(settingOption("--seed <n>", E.seed))
     .addOption(settingOption("--val-fraction <x>", E.valFraction))
     .addOption(settingOption("--eval-every <n>", E.evalEvery));
@@ -132,7 +134,7 @@ export function register(program: Command): void {
       out: f.out,
       stages: parseStages(f.stages),
       steps,
-      sft: { ...(f.sftLr !== undefined ? { lr: f.sftLr } : {}), ...(f.sftBatch !== undefined ? { batch: f.sftBatch } : {}), ...(f.threads !== undefined ? { threads: f.threads } : {}), ...(f.precision !== undefined ? { precision: f.precision } : {}), ...loraFlags(f) },
+      sft: { ...(f.sftLr !== undefined ? { lr: f.sftLr } : {}), ...(f.sftBatch !== undefined ? { batch: f.sftBatch } : {}), ...(f.threads !== undefined ? { threads: f.threads } : {}), ...(f.precision !== undefined ? { precision: f.precision } : {}), ...(f.device !== undefined ? { device: f.device } : {}), ...loraFlags(f) },
       evaluator: evaluatorSettings(f),
       control: f.control,
       onStage: (name, what) => process.stderr.write(`${name}: ${what}\n`),

@@ -186,6 +186,8 @@ const EvaluatorSchema = z.strictObject({
   lr: EvaluatorSettingsSchema.shape.lr,
   /** Fraction of the training problems held out for the evaluator's AUC. */
   valFraction: EvaluatorSettingsSchema.shape.valFraction,
+  /** cpu or cuda: where the evaluator trains (and MTSF's evaluator stage, and the line evaluator). */
+  device: EvaluatorSettingsSchema.shape.device,
   /**
    * Also score the test samples by the generator's own likelihood of each and report re-ranking by
    * it beside the evaluator's (the baseline a trained evaluator has to beat; local models only).

@@ -618,8 +618,14 @@ export async function runEvaluatorTraining(options: EvaluatorTrainOptions): Prom
   const resumed = latest ? await resumeTraining(latest.dir, o.out, o.base, o.lora, o.seed) : undefined;
   const start = resumed?.start ?? (await openTrainingModel(o.base, o.lora ? { spec: o.lora, seed: o.seed } : null));
   // Without threads, the count is chosen step by step (src/engine/threads.ts).
-  const governor = threadGovernor(set.threads);
-  const backend = Backend.create({ threads: governor ? governor.current : (set.threads ?? undefined) });
+  const governor = threadGovernor(set.threads, set.device);
+  let backend: Backend;
+  try {
+    backend = Backend.create({ kind: set.device, threads: governor ? governor.current : (set.threads ?? undefined) });
+  } catch (err) {
+    await start.dispose();
+    throw err;
+  }
   let session: TrainSession | undefined;
   try {
     const { config, tokenizer } = start;

@@ -123,6 +123,7 @@ export const EvaluatorSettingsSchema = z.strictObject({
   valFraction: z.number().min(0).lt(1).default(0.1).describe("fraction of the training problems held out for the evaluator's AUC"),
   evalEvery: posInt.nullable().default(null).describe("steps between held-out AUC evaluations; null: steps / 5, rounded down, at least 1"),
   saveEvery: posInt.nullable().default(null).describe("steps between checkpoints; null: the validation interval"),
+  device: SftSettingsSchema.shape.device,
   threads: TrainerSettings.threads,
   precision: TrainerSettings.precision,
 });

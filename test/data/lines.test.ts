@@ -2,11 +2,13 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { arithmeticValue, lineHolds, worldLineLabels } from "../../src/data/synth/lines.js";
 
-test("arithmeticValue: integers with + - * and parentheses, null for anything else", () => {
+test("arithmeticValue: integers with + - * / (exact) and parentheses, a lone negative number, null for anything else", () => {
   assert.equal(arithmeticValue("90*7+3*7"), 651);
+  assert.equal(arithmeticValue("35/7"), 5);
+  assert.equal(arithmeticValue("-2"), -2);
   assert.equal(arithmeticValue("48*(48-39)"), 432);
   assert.equal(arithmeticValue("653-651"), 2);
-  for (const bad of ["", "3+", "(2+3", "2x", "4/2"]) assert.equal(arithmeticValue(bad), null, bad);
+  for (const bad of ["", "3+", "(2+3", "2x", "5/2", "4/0", "-2+1", "--2"]) assert.equal(arithmeticValue(bad), null, bad);
 });
 
 test("lineHolds: every statement of the line must hold", () => {

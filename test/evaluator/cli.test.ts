@@ -163,3 +163,18 @@ test("train evaluator --lora-rank writes an adapter with its template and labels
   assert.deepEqual(recorded, await scores("lora-given", ["--lora", adapter, "--template", template, "--labels", "good,bad"]));
   assert.notDeepEqual(recorded, await scores("lora-paper", ["--lora", adapter, "--template", "paper", "--labels", "correct,incorrect"]));
 });
+
+test("train evaluator --device cuda trains on a GPU, and without one refuses with the reason and writes no model", async () => {
+  const base = join(dir, "cuda-base.gguf");
+  await saveModelGguf(base, { config: cfg, tokenizer: tok, weights: initWeights(cfg, 6) });
+  const out = join(dir, "cuda-run");
+  const r = await cli(["train", "evaluator", "--base", base, "--samples", sampFile, "--problems", probFile, "--out", out, "--loss", "ce", "--steps", "2", "--batch", "2", "--seq-len", "128", "--device", "cuda"]);
+  if (r.code === 0) {
+    // A machine with a GPU: the run trained there and wrote its evaluator.
+    assert.ok(existsSync(join(out, "model.gguf")), r.err);
+    return;
+  }
+  assert.match(r.err, /no CUDA device found|CUDA/);
+  assert.match(r.err, /hint:/);
+  assert.ok(!existsSync(join(out, "model.gguf")));
+});

@@ -203,6 +203,13 @@ test("the shipped presets resolve (paper-math once given its data folder, which 
   assert.equal(paper.sampling.temperature, 0.9);
   assert.equal(paper.sampling.topP, 0.95);
   assert.equal(paper.data.source, "prm800k-split");
+  // The whole recipe, sized for a 1-2B model with LoRA on one GPU: SSFT, the evaluator and MTSF.
+  assert.equal(paper.evaluator.enabled, true);
+  assert.equal(paper.evaluator.loss, "margin");
+  assert.equal(paper.mtsf.enabled, true);
+  assert.equal(paper.lora.rank, 16);
+  assert.equal(paper.sft.device, "cuda");
+  assert.equal(paper.evaluator.device, "cuda");
 });
 
 test("the plan: the stages a recipe asks for, in order, with the inputs each reads", async () => {

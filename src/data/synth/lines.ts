@@ -9,7 +9,7 @@ import type { SftExample } from "../records.js";
 import { lineLabelExample } from "../line-labels.js";
 import type { SynthItem } from "./world.js";
 
-/** Integer value of an expression of digits, `+ - *` and parentheses; null when it is not one. */
+/** Integer value of an expression of integers, `+ - * /` (exact division only) and parentheses; null when it is not one. */
 export function arithmeticValue(expr: string): number | null {
   let i = 0;
   let ok = true;
@@ -31,9 +31,12 @@ export function arithmeticValue(expr: string): number | null {
   };
   const prod = (): number => {
     let v = atom();
-    while (ok && peek() === "*") {
-      i++;
-      v *= atom();
+    while (ok && (peek() === "*" || peek() === "/")) {
+      const div = expr[i++] === "/";
+      const w = atom();
+      if (!div) v *= w;
+      else if (w !== 0 && v % w === 0) v /= w;
+      else ok = false;
     }
     return v;
   };
@@ -42,6 +45,8 @@ export function arithmeticValue(expr: string): number | null {
     while (ok && (peek() === "+" || peek() === "-")) v = expr[i++] === "+" ? v + prod() : v - prod();
     return v;
   };
+  // A negative number alone: a difference that came out negative (`6-8=-2`).
+  if (/^-\d+$/.test(expr)) return Number(expr);
   const v = sum();
   return ok && i === expr.length ? v : null;
 }
@@ -56,14 +61,18 @@ export function lineHolds(line: string): boolean {
   if (body.length === 0) return false;
   for (const part of body.split(", ")) {
     if (/^[xy]=\d+$/.test(part) || /^x\*\(x[+-]\d+\)=\d+$/.test(part)) continue;
-    const cmp = part.split("<");
+    // The digits skill names a digit or an equation of two digits: `a=4`, `b=9-4=5`, `a+c=4+7=11`.
+    const named = /^[a-e](?:[+*-][a-e])?=(.+)$/.exec(part);
+    if (named && /^\d+$/.test(named[1]) && !/[+*-]/.test(part.split("=")[0])) continue;
+    const chain = named ? named[1] : part;
+    const cmp = chain.split("<");
     if (cmp.length === 2) {
       const [a, b] = cmp.map(arithmeticValue);
       if (a === null || b === null || !(a < b)) return false;
       continue;
     }
     if (cmp.length > 2) return false;
-    const sides = part.split("=").map(arithmeticValue);
+    const sides = chain.split("=").map(arithmeticValue);
     if (sides.length < 2 || sides.some((v) => v === null || v !== sides[0])) return false;
   }
   return true;

@@ -10,7 +10,7 @@ import type { Stage } from "../framework.js";
 import { gradeFile } from "./grade.js";
 import { samplingConfig, openSampler } from "./sample.js";
 import { evaluatorTemplate } from "./score.js";
-import { paths, modelOf, limit, readProblemList, loraKey, loraOptions, mergeRunAdapter, recipeGeneratorFormat } from "./shared.js";
+import { paths, modelOf, limit, readProblemList, loraKey, loraOptions, mergeRunAdapter, recipeGeneratorFormat, deviceKey } from "./shared.js";
 
 /** Samples N solutions per training problem from the main generator: the evaluator's data. */
 export function evaluatorSampleStage(r: Recipe, main: Recipe["generators"][number]): Stage {
@@ -102,12 +102,12 @@ function watchSteps(file: string, label: string, total: number): () => void {
 
 export function evaluatorTrainStage(r: Recipe, main: Recipe["generators"][number]): Stage {
   const m = modelOf(r, main);
-  const { enabled: _on, n: _n, problems: _p, scoreTopK: _k, likelihoodBaseline: _l, baseBaseline: _b, ...settings } = r.evaluator;
+  const { enabled: _on, n: _n, problems: _p, scoreTopK: _k, likelihoodBaseline: _l, baseBaseline: _b, device: _d, ...settings } = r.evaluator;
   return {
     id: "evaluator/train",
     title: `train the evaluator from ${main.name} (${r.evaluator.loss} loss, ${r.evaluator.steps} steps)`,
     version: 1,
-    config: { ...settings, seed: seedOf(r, "sft"), ...loraKey(r) },
+    config: { ...settings, seed: seedOf(r, "sft"), ...loraKey(r), ...deviceKey(r.evaluator.device) },
     inputs: [paths.evalProblems, paths.evalGraded, ...(m.rel ? [m.rel] : [])],
     externalInputs: m.abs ? [m.abs] : [],
     outputs: [paths.evaluatorModel],
@@ -140,6 +140,7 @@ export function evaluatorTrainStage(r: Recipe, main: Recipe["generators"][number
           ...(e.lr !== null ? { lr: e.lr } : {}),
           ...(r.threads !== null ? { threads: r.threads } : {}),
           ...(r.precision !== "f32" ? { precision: r.precision } : {}),
+          device: e.device,
           ...loraOptions(r),
         });
       } finally {

@@ -15,7 +15,7 @@ import { seedOf } from "../schema.js";
 import { RunInterrupted, type Stage } from "../framework.js";
 import { recipeWorld } from "./data.js";
 import { scoreTestSamples } from "./score.js";
-import { paths, modelOf, limit, readProblemList, lineEvaluatorRow, loraKey, loraOptions, mergeRunAdapter, promptFormatConfig, recipeGeneratorFormat } from "./shared.js";
+import { paths, modelOf, limit, readProblemList, lineEvaluatorRow, loraKey, loraOptions, deviceKey, mergeRunAdapter, promptFormatConfig, recipeGeneratorFormat } from "./shared.js";
 
 /** Tokens per row of the line evaluator's training and scoring. */
 function lineSeqLen(r: Recipe): number | null {
@@ -46,7 +46,7 @@ export function lineEvaluatorTrainStage(r: Recipe, main: Recipe["generators"][nu
     id: "line-evaluator/train",
     title: `train the line evaluator from ${main.name} on per-line labels (${le.steps} steps; an ablation)`,
     version: 1,
-    config: { ...le, seqLen: lineSeqLen(r), data: r.data, template: r.promptTemplate, ...promptFormatConfig(r), seed: seedOf(r, "sft"), ...loraKey(r) },
+    config: { ...le, seqLen: lineSeqLen(r), data: r.data, template: r.promptTemplate, ...promptFormatConfig(r), seed: seedOf(r, "sft"), ...loraKey(r), ...deviceKey(r.evaluator.device) },
     inputs: [paths.evalProblems, paths.evalGraded, ...(m.rel ? [m.rel] : [])],
     externalInputs: m.abs ? [m.abs] : [],
     outputs: [paths.lineEvalData, paths.lineEvaluatorModel],
@@ -85,6 +85,7 @@ export function lineEvaluatorTrainStage(r: Recipe, main: Recipe["generators"][nu
         ...(le.lr !== null ? { lr: le.lr } : {}),
         ...(r.threads !== null ? { threads: r.threads } : {}),
         ...(r.precision !== "f32" ? { precision: r.precision } : {}),
+        device: r.evaluator.device,
         ...loraOptions(r),
       };
       let progress: Progress | undefined;

@@ -6,7 +6,7 @@ import { seedOf } from "../schema.js";
 import { RunInterrupted, type Stage, type StageContext } from "../framework.js";
 import { evaluatorTemplate } from "./score.js";
 import { sftOptions } from "./sft.js";
-import { loraKey, loraOptions, mergeRunAdapter, paths } from "./shared.js";
+import { deviceKey, loraKey, loraOptions, mergeRunAdapter, paths } from "./shared.js";
 
 /** The generator settings of the MTSF generator stage and of the control (fine-tuning a GGUF). */
 function continuedSft(r: Recipe): Omit<SftOptions, "data" | "out" | "base" | "steps" | "resume"> {
@@ -25,7 +25,7 @@ export function mtsfReusesEvaluator(r: Recipe): boolean {
 
 export function mtsfStage(r: Recipe, main: Recipe["generators"][number]): Stage {
   // baseBaseline only adds a scoring stage: left out of the config, so MTSF's key does not depend on it.
-  const { baseBaseline: _b, ...e } = r.evaluator;
+  const { baseBaseline: _b, device: _d, ...e } = r.evaluator;
   const reuse = mtsfReusesEvaluator(r);
   return {
     id: "mtsf/train",
@@ -35,7 +35,12 @@ export function mtsfStage(r: Recipe, main: Recipe["generators"][number]): Stage 
     version: 1,
     config: reuse
       ? { mtsf: r.mtsf, sft: continuedSft(r), from: "evaluator" }
-      : { mtsf: r.mtsf, evaluator: { ...e, enabled: null, n: null, problems: null, scoreTopK: null, likelihoodBaseline: null, steps: null }, sft: continuedSft(r), ...loraKey(r) },
+      : {
+          mtsf: r.mtsf,
+          evaluator: { ...e, enabled: null, n: null, problems: null, scoreTopK: null, likelihoodBaseline: null, steps: null, ...deviceKey(r.evaluator.device) },
+          sft: continuedSft(r),
+          ...loraKey(r),
+        },
     inputs: reuse
       ? [paths.evaluatorModel, paths.sftData(main.name), paths.model(main.name)] // the SSFT model sets the row length
       : [paths.model(main.name), paths.sftData(main.name), paths.evalProblems, paths.evalGraded],
@@ -73,6 +78,7 @@ export function mtsfStage(r: Recipe, main: Recipe["generators"][number]): Stage 
           ...(e.lr !== null ? { lr: e.lr } : {}),
           ...(r.threads !== null ? { threads: r.threads } : {}),
           ...(r.precision !== "f32" ? { precision: r.precision } : {}),
+          device: r.evaluator.device,
           ...loraOptions(r),
         },
         control: false,

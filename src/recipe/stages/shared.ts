@@ -122,6 +122,11 @@ export async function mergeRunAdapter(from: string, dir: string): Promise<void> 
   await mergeLoraGguf({ base: from, lora: join(dir, ADAPTER_FILE), out: join(dir, "model.gguf") });
 }
 
+/** A training device for a stage's config key: absent for the CPU, so the keys of CPU runs stay as they were. */
+export function deviceKey(device: "cpu" | "cuda"): { device?: "cuda" } {
+  return device === "cpu" ? {} : { device };
+}
+
 /** The recipe's LoRA settings for a stage's config key: absent under full fine-tuning, so those keys stay as they were. */
 export function loraKey(r: Recipe): { lora?: Recipe["lora"] } {
   return r.lora.rank === null ? {} : { lora: r.lora };
