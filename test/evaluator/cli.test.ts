@@ -13,6 +13,7 @@ import { presetConfig } from "../../src/model/config.js";
 import { CharTokenizer } from "../../src/model/tokenizer.js";
 import type { Problem, Sample } from "../../src/data/records.js";
 import { generatorPrompt } from "../../src/data/prompts.js";
+import { TEST_DEVICE, deviceSkip } from "../device.js";
 
 const entry = fileURLToPath(new URL("../model/cli-entry.ts", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "mathtune-evaluator-cli-"));
@@ -100,14 +101,14 @@ test("score --top-k scores only the largest clusters and reports the calls saved
   assert.match(bad.err, /--loss must be one of margin, softplus, ce, mix, seq-contrastive/);
 });
 
-test("train mtsf: sft -> evaluator (ce) -> sft plus the control, each stage resumable; a rerun skips finished stages", async () => {
+test(`train mtsf (${TEST_DEVICE}): sft -> evaluator (ce) -> sft plus the control, each stage resumable; a rerun skips finished stages`, { skip: deviceSkip() }, async () => {
   const base = join(dir, "base.gguf");
   await saveModelGguf(base, { config: cfg, tokenizer: tok, weights: initWeights(cfg, 4) });
   const sft = join(dir, "sft.jsonl");
   writeFileSync(sft, problems.map((p) => JSON.stringify({ prompt: generatorPrompt(p.problem), completion: `${p.answer} ok` })).join("\n") + "\n");
   const out = join(dir, "mtsf");
   const args = ["train", "mtsf", "--base", base, "--sft-data", sft, "--samples", sampFile, "--problems", probFile, "--out", out,
-    "--steps", "3,4,2", "--loss", "ce", "--batch", "2", "--seq-len", "128", "--lr", "1e-3", "--sft-batch", "2", "--threads", "1", "--val-fraction", "0.25"];
+    "--steps", "3,4,2", "--loss", "ce", "--batch", "2", "--seq-len", "128", "--lr", "1e-3", "--sft-batch", "2", "--threads", "1", "--val-fraction", "0.25", "--device", TEST_DEVICE];
   const r = await cli(args);
   assert.equal(r.code, 0, r.err);
   for (const f of ["stage-1-sft", "stage-2-evaluator", "stage-3-sft", "control-sft"]) assert.ok(existsSync(join(out, f, "model.gguf")), f);

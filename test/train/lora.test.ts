@@ -17,10 +17,12 @@ import { runSft, type SftOptions } from "../../src/train/sft.js";
 import { llamaCppLogProbs, maxAbsDiff, tsLogProbs } from "../engine/logprobs.js";
 import { mathCorpus, promptIds, saveArchModel } from "../model/arch-fixtures.js";
 import { writeUppercaseTask } from "./helpers.js";
+import { TEST_DEVICE, deviceSkip } from "../device.js";
 
 const dir = mkdtempSync(join(tmpdir(), "mathtune-lora-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
-const backend = Backend.create({ threads: 1 });
+// The engine's own log-probs are computed where the run trained (the CPU when the GPU is missing).
+const backend = Backend.create({ kind: deviceSkip() ? "cpu" : TEST_DEVICE, threads: 1 });
 const data = join(dir, "upper.jsonl");
 writeUppercaseTask(data, 400);
 const sha = (p: string): string => createHash("sha256").update(readFileSync(p)).digest("hex");
@@ -41,11 +43,11 @@ async function charBase(): Promise<string> {
   return join(out, "model.gguf");
 }
 
-test("LoRA on the toy task: the loss falls with only the adapter trained; the base file is untouched", async (t) => {
+test(`LoRA on the toy task (${TEST_DEVICE}): the loss falls with only the adapter trained; the base file is untouched`, { skip: deviceSkip() }, async (t) => {
   const base = await charBase();
   const before = sha(base);
   const out = join(dir, "toy");
-  const r = await runSft({ data, out, base, loraRank: 8, loraAlpha: 32, steps: 60, batch: 8, seqLen: 32, lr: 1e-2, warmup: 5, threads: 1, evalEvery: 30 });
+  const r = await runSft({ data, out, base, loraRank: 8, loraAlpha: 32, steps: 60, batch: 8, seqLen: 32, lr: 1e-2, warmup: 5, threads: 1, evalEvery: 30, device: TEST_DEVICE });
   const losses = stepLosses(out);
   const first = mean(losses.slice(0, 3));
   const last = mean(losses.slice(-3));
@@ -67,14 +69,14 @@ test("LoRA on the toy task: the loss falls with only the adapter trained; the ba
   assert.equal(meta.get("adapter.lora.alpha")?.value, 32);
 });
 
-test("LoRA fine-tune of a qwen2-shaped F16 model (BPE): loss falls, the adapter loads in node-llama-cpp, log-probs agree within 1e-3", async (t) => {
+test(`LoRA fine-tune of a qwen2-shaped F16 model (BPE, ${TEST_DEVICE}): loss falls, the adapter loads in node-llama-cpp, log-probs agree within 1e-3`, { skip: deviceSkip() }, async (t) => {
   const base = join(dir, "qwen2-f16.gguf");
   await saveArchModel(base, "qwen2", { seed: 4, spread: 2, f16: true });
   const corpus = join(dir, "qwen2.jsonl");
   const lines = mathCorpus(9, 40).split("\n").filter((l) => l.length > 30);
   writeFileSync(corpus, lines.map((l, i) => JSON.stringify({ prompt: `Q${i}: ${l.slice(0, 20)}`, completion: l.slice(20) })).join("\n") + "\n");
   const out = join(dir, "qwen2-lora");
-  const r = await runSft({ data: corpus, out, base, loraRank: 4, loraAlpha: 8, loraTargets: ["q", "v", "o", "down"], steps: 24, batch: 2, seqLen: 64, lr: 2e-2, warmup: 0, threads: 1, valFraction: 0 });
+  const r = await runSft({ data: corpus, out, base, loraRank: 4, loraAlpha: 8, loraTargets: ["q", "v", "o", "down"], steps: 24, batch: 2, seqLen: 64, lr: 2e-2, warmup: 0, threads: 1, valFraction: 0, device: TEST_DEVICE });
   const losses = stepLosses(out);
   t.diagnostic(`training loss ${mean(losses.slice(0, 3)).toFixed(3)} -> ${mean(losses.slice(-3)).toFixed(3)}`);
   assert.ok(mean(losses.slice(-3)) < mean(losses.slice(0, 3)) - 0.15, `loss ${losses.join(", ")}`);
