@@ -1,16 +1,19 @@
 /**
  * Where does an evaluator (or a likelihood baseline) tell right from wrong, on a run folder of the
  * synthetic world? Within-problem AUC of the evaluator's scores, of the generator's sequence and
- * per-token likelihood, and of its minimum token probability, per skill and per kind of first
- * wrong line of the incorrect sample (an arithmetic slip: a line whose equation is false; or no
- * false line: a wrong choice, a copy or a format error).
+ * per-token likelihood, and of its minimum token probability (and of the base model as the
+ * evaluator and the line evaluator, where the run has them), per skill and per kind of first
+ * wrong line of the incorrect sample (an arithmetic slip in a derivation or in a `check:` line: a
+ * line whose equation is false; or no false line: a wrong choice, a copy or a format error).
+ * Lines of the `digits` skill are judged by the world's own line grammar (lineHolds).
  *
  *   npx tsx scripts/diagnose-evaluator.ts RUN_DIR [--generator detailed]
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { LocalModel } from "../src/sample/local.js";
 import { generatorPrompt } from "../src/data/prompts.js";
+import { lineHolds } from "../src/data/synth/lines.js";
 
 const runDir = process.argv[2];
 if (runDir === undefined) throw new Error("usage: diagnose-evaluator.ts RUN_DIR [--generator NAME]");
@@ -133,13 +136,16 @@ function checkLine(line: string, previous: string | undefined): boolean | null {
   return verdict;
 }
 
-/** The kind of the first wrong line of an incorrect sample. */
-function kindOf(text: string): "arithmetic slip" | "no false line" {
+type Kind = "slip in a derivation" | "slip in a check line" | "no false line";
+/** The kind of the first wrong line of an incorrect sample; `world` judges lines by lineHolds. */
+function kindOf(text: string, world: boolean): Kind {
   const lines = text.split("\n");
   let prevExpr: string | undefined;
   for (const line of lines) {
+    if (line.startsWith("\\boxed")) break;
     const first = line.split(/,\s*/)[0];
-    if (checkLine(line, prevExpr) === false) return "arithmetic slip";
+    const slip = world ? !lineHolds(line) : checkLine(line, prevExpr) === false;
+    if (slip) return line.startsWith("check") ? "slip in a check line" : "slip in a derivation";
     // A chained `=...` line continues the previous line's last expression.
     const parts = first.split("=");
     prevExpr = first.startsWith("=") ? parts[parts.length - 1] : parts[0];
@@ -153,16 +159,27 @@ const key = (r: Row): string => `${r.problem_id}#${r.sample}#${r.greedy === true
 const evaluator = jsonl<Row>(join(runDir, `score/${gen}/samples.jsonl`)).filter((r) => r.greedy !== true);
 const likelihood = new Map(jsonl<Row>(join(runDir, `score/${gen}/likelihood.jsonl`)).map((r) => [key(r), r.score ?? NaN]));
 
-const model = await LocalModel.open(join(runDir, `sft/${gen}/model.gguf`), { threads: 1, parallel: 8, contextSize: 256 });
+const optional = (name: string): Map<string, number> | undefined => {
+  const file = join(runDir, `score/${gen}/${name}.jsonl`);
+  return existsSync(file) ? new Map(jsonl<Row>(file).map((r) => [key(r), r.score ?? NaN])) : undefined;
+};
+const tokenFile = optional("likelihood-token");
+const minFile = optional("likelihood-min");
 const perToken = new Map<string, { mean: number; min: number }>();
-await Promise.all(
-  evaluator.map(async (r) => {
-    const lp = await model.continuationLogprobs(generatorPrompt(problems.get(r.problem_id)!.problem), r.text);
-    const n = Math.max(1, lp.logprobs.length);
-    perToken.set(key(r), { mean: lp.total / n, min: lp.logprobs.length > 0 ? Math.min(...lp.logprobs) : 0 });
-  }),
-);
-await model.close();
+if (tokenFile !== undefined && minFile !== undefined) {
+  // The recipe's own baseline files (probabilities); their logs rank the same.
+  for (const r of evaluator) perToken.set(key(r), { mean: tokenFile.get(key(r)) ?? NaN, min: minFile.get(key(r)) ?? NaN });
+} else {
+  const model = await LocalModel.open(join(runDir, `sft/${gen}/model.gguf`), { threads: 1, parallel: 8, contextSize: 256 });
+  await Promise.all(
+    evaluator.map(async (r) => {
+      const lp = await model.continuationLogprobs(generatorPrompt(problems.get(r.problem_id)!.problem), r.text);
+      const n = Math.max(1, lp.logprobs.length);
+      perToken.set(key(r), { mean: lp.total / n, min: lp.logprobs.length > 0 ? Math.min(...lp.logprobs) : 0 });
+    }),
+  );
+  await model.close();
+}
 
 const scorers: Record<string, (r: Row) => number> = {
   evaluator: (r) => r.score ?? NaN,
@@ -170,6 +187,10 @@ const scorers: Record<string, (r: Row) => number> = {
   "per-token likelihood": (r) => perToken.get(key(r))!.mean,
   "min token probability": (r) => perToken.get(key(r))!.min,
 };
+for (const [name, file] of [["base model as evaluator", "base-evaluator"], ["line evaluator", "line-evaluator"]] as const) {
+  const scores = optional(file);
+  if (scores !== undefined) scorers[name] = (r) => scores.get(key(r)) ?? NaN;
+}
 
 /** Within-problem AUC: correct against incorrect samples of the same problem; ties count 1/2. */
 function auc(rows: Row[], score: (r: Row) => number, keepWrong: (r: Row) => boolean): { auc: number; pairs: number } {
@@ -189,12 +210,12 @@ function auc(rows: Row[], score: (r: Row) => number, keepWrong: (r: Row) => bool
   return { auc: pairs > 0 ? wins / pairs : NaN, pairs };
 }
 
-const kinds = new Map(evaluator.filter((r) => r.correct === false).map((r) => [key(r), kindOf(r.text)]));
+const kinds = new Map(evaluator.filter((r) => r.correct === false).map((r) => [key(r), kindOf(r.text, problems.get(r.problem_id)?.subject === "digits")]));
 const groups: Array<[string, Row[], (r: Row) => boolean]> = [["all", evaluator, () => true]];
 for (const skill of [...new Set([...problems.values()].map((p) => p.subject ?? "?"))].sort()) {
   groups.push([`skill ${skill}`, evaluator.filter((r) => problems.get(r.problem_id)?.subject === skill), () => true]);
 }
-for (const kind of ["arithmetic slip", "no false line"]) groups.push([`wrong: ${kind}`, evaluator, (r) => kinds.get(key(r)) === kind]);
+for (const kind of ["slip in a derivation", "slip in a check line", "no false line"]) groups.push([`wrong: ${kind}`, evaluator, (r) => kinds.get(key(r)) === kind]);
 
 const counts = [...kinds.values()].reduce<Record<string, number>>((a, k) => ({ ...a, [k]: (a[k] ?? 0) + 1 }), {});
 console.log(`${runDir}, generator ${gen}: ${evaluator.length} samples, ${kinds.size} incorrect (${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(", ")})`);

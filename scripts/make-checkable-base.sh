@@ -24,7 +24,10 @@
 # `npm run make:digits-base`: env SKILLS, LEVELS, N_TRAIN, N_TEST, MAX_CHARS, SEQ_LEN, GEN_REPEAT
 # (passes over the generation records), VERIFY_RECORDS (the first so many verification records;
 # 0: all), INIT (phase 1 starts from this model instead of a new one), MODEL (the file written
-# under models/).
+# under models/). SEQ_LEN must hold the longest verification record (template, problem, candidate
+# and label, in tokens), or those records are cut before their label and teach nothing; the
+# trainer warns. The committed digits-base.gguf was made with SEQ_LEN=256, which cut 6,132 of its
+# 24,000 verification records (models/README.md); a rebuild should use 320.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 work="${1:-$here/runs/checkable-base}"
