@@ -210,7 +210,7 @@ function auc(rows: Row[], score: (r: Row) => number, keepWrong: (r: Row) => bool
   return { auc: pairs > 0 ? wins / pairs : NaN, pairs };
 }
 
-const kinds = new Map(evaluator.filter((r) => r.correct === false).map((r) => [key(r), kindOf(r.text, problems.get(r.problem_id)?.subject === "digits")]));
+const kinds = new Map(evaluator.filter((r) => r.correct === false).map((r) => [key(r), kindOf(r.text, problems.get(r.problem_id)?.subject?.startsWith("digits") === true)]));
 const groups: Array<[string, Row[], (r: Row) => boolean]> = [["all", evaluator, () => true]];
 for (const skill of [...new Set([...problems.values()].map((p) => p.subject ?? "?"))].sort()) {
   groups.push([`skill ${skill}`, evaluator.filter((r) => problems.get(r.problem_id)?.subject === skill), () => true]);

@@ -46,7 +46,7 @@ test("checkable skills: every negative boxes a wrong answer and shows it (a fals
   for (const it of draws) {
     // A digits system may have none: every other first digit leaves 0-9 or makes a quotient inexact
     // (1% of level-1 draws, 10% at level 3, 28-39% at levels 4-5 with products); the others always have some.
-    if (it.negatives.length === 0 && it.skill === "digits") none++;
+    if (it.negatives.length === 0 && it.skill.startsWith("digits")) none++;
     else assert.ok(it.negatives.length > 0, it.problem);
     for (const neg of it.negatives) {
       assert.notEqual(lastBoxedContent(neg), it.answer, neg);
@@ -62,6 +62,23 @@ test("checkable skills: every negative boxes a wrong answer and shows it (a fals
   // Both kinds are drawn: honest wrong guesses (all lines true, the check misses) and slips.
   assert.ok(honest > 200 && slipped > 200, `honest ${honest}, slipped ${slipped}`);
   assert.ok(none < draws.length / 5, `${none} draws without negatives`);
+});
+
+test("digits-search: the detailed solution shows failed tries, each a true statement whose value fails, then the digits solution", () => {
+  const search = draws.filter((it) => it.skill === "digits-search");
+  const tries = search.map((it) => it.detailed.split("\n").filter((l) => /, not (a digit|-?\d+)$/.test(l)).length);
+  // 0, 1 or 2 tries are drawn; a try that happens to be the solution is left out.
+  assert.ok(tries.every((n) => n <= 2));
+  assert.ok(tries.filter((n) => n > 0).length > search.length / 3, `${tries.filter((n) => n > 0).length} of ${search.length} show a failed try`);
+  for (const it of search) {
+    const lines = it.detailed.split("\n");
+    // The last try is the solution: it starts with the answer's first digit and checks out.
+    const last = lines.map((l, i) => (/^a=\d$/.test(l) ? i : -1)).filter((i) => i >= 0).at(-1)!;
+    assert.equal(lines[last], `a=${String(it.answer)[0]}`, it.detailed);
+    assert.ok(lines.slice(last).every((l) => !/, not /.test(l)), it.detailed);
+    // A failed check states the value it computed, never the problem's number.
+    for (const l of lines.filter((x) => x.startsWith("check: ") && x.includes(", not "))) assert.notEqual(Number(/=(-?\d+), not/.exec(l)![1]), target(it.problem), l);
+  }
 });
 
 test("product(): the scratchpad of single-digit facts is true and ends with the stated value", () => {

@@ -25,6 +25,22 @@ test("lineHolds: every statement of the line must hold", () => {
   assert.ok(!lineHolds("1<2<3"));
 });
 
+test("lineHolds: a failed try of the digits search holds when its statement is true and its value fails", () => {
+  for (const ok of ["b=9+2=11, not a digit", "b=2-3=-1, not a digit", "c=27/4, not a digit", "c=27/0, not a digit", "check: a-c=7-1=6, not 4", "check: c-a=4-5=-1, not 7"])
+    assert.ok(lineHolds(ok), ok);
+  for (const bad of [
+    "b=9+2=9, not a digit", // a false sum
+    "b=4+2=6, not a digit", // 6 is a digit
+    "c=28/4, not a digit", // 7 is a digit
+    "check: a-c=7-1=6, not 6", // the check does reach the number
+    "check: a-c=7-1=5, not 4", // a false difference
+    "c=27/4, not 5", // a quotient is only ever not a digit
+    "not a digit",
+    "a=4, not a digit",
+  ])
+    assert.ok(!lineHolds(bad), bad);
+});
+
 test("worldLineLabels: lines by their arithmetic, the boxed line by the answer", () => {
   const sol = "2405=5*481\n5+481=486, so x=481\ncheck: 481+5=486, 481*5=400*5+80*5+1*5=2000+400+5=2405\n\\boxed{481}";
   assert.deepEqual(worldLineLabels(sol, true), [true, true, true, true]);

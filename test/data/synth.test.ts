@@ -10,11 +10,11 @@ import { ProblemSchema } from "../../src/data/records.js";
 import { generatorPrompt, evaluatorPrompt } from "../../src/data/prompts.js";
 import { Rng } from "../../src/util/rng.js";
 
-const world = synthesizeWorld({ n: 1650, validation: 165, test: 330, seed: 7 });
+const world = synthesizeWorld({ n: 1800, validation: 180, test: 360, seed: 7 });
 const all = (): SynthItem[] => [...world.train, ...world.validation, ...world.test];
 
 test("the world is deterministic by seed and differs across seeds", () => {
-  const again = synthesizeWorld({ n: 1650, validation: 165, test: 330, seed: 7 });
+  const again = synthesizeWorld({ n: 1800, validation: 180, test: 360, seed: 7 });
   assert.deepEqual(
     again.train.map((x) => [x.problem, x.terse, x.detailed]),
     world.train.map((x) => [x.problem, x.terse, x.detailed]),
@@ -31,9 +31,9 @@ test("the world is deterministic by seed and differs across seeds", () => {
 });
 
 test("splits share no problem text and have the asked sizes", () => {
-  assert.equal(world.train.length, 1650);
-  assert.equal(world.validation.length, 165);
-  assert.equal(world.test.length, 330);
+  assert.equal(world.train.length, 1800);
+  assert.equal(world.validation.length, 180);
+  assert.equal(world.test.length, 360);
   const texts = all().map((x) => x.problem);
   assert.equal(new Set(texts).size, texts.length);
   const ids = all().map((x) => x.id);
@@ -41,7 +41,7 @@ test("splits share no problem text and have the asked sizes", () => {
 });
 
 test("the test split does not move when the training size changes", () => {
-  const small = synthesizeWorld({ n: 100, validation: 165, test: 330, seed: 7 });
+  const small = synthesizeWorld({ n: 100, validation: 180, test: 360, seed: 7 });
   assert.deepEqual(
     small.test.map((x) => x.problem),
     world.test.map((x) => x.problem),
@@ -56,7 +56,7 @@ test("every skill and level is present and balanced", () => {
   const count = new Map<string, number>();
   for (const it of world.train) count.set(`${it.skill}/${it.level}`, (count.get(`${it.skill}/${it.level}`) ?? 0) + 1);
   assert.equal(count.size, SKILLS.length * LEVELS.length);
-  for (const v of count.values()) assert.equal(v, 1650 / (SKILLS.length * LEVELS.length));
+  for (const v of count.values()) assert.equal(v, 1800 / (SKILLS.length * LEVELS.length));
 });
 
 test("every answer checks: both styles box the exact value; canonical answers; alphabet; length", () => {

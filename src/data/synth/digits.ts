@@ -16,6 +16,13 @@
  * one derivation carried through, and the terse guess of a wrong number with honest or slipped
  * checks. Levels: 2, 3, 4 digits with sums and differences (levels 1-3); 4 and 5 digits with
  * products too (levels 4-5).
+ *
+ * The `digits-search` skill is the same system with a detailed solution that shows the search:
+ * up to two wrong first digits are tried before the right one, each carried until it fails, and
+ * the failure is written as a true statement (`b=9+2=11, not a digit`; `check: a-c=7-1=6, not 4`).
+ * A wrong guess then always has an honest continuation, and the value a check states can only be
+ * computed, never copied from the problem (in `digits` it always equals the problem's number).
+ * Its negatives carry the same failed tries before the wrong final attempt.
  */
 import type { Rng } from "../../util/rng.js";
 import { Rational } from "../rational.js";
@@ -119,7 +126,36 @@ function derive(chain: readonly Equation[], k: number, first: number, slip?: { a
   return { lines, ds };
 }
 
-export function drawDigits(rng: Rng, level: number, redraw: RedrawFn): CheckableDraft {
+/**
+ * The lines of a tried first digit that fails: derived until a digit leaves 0-9 or a quotient is
+ * inexact (`b=9+2=11, not a digit`), or, when every digit derives, the closing check that misses
+ * (`check: a-c=7-1=6, not 4`). Null when the digit is the solution.
+ */
+function failedTry(chain: readonly Equation[], close: Equation, k: number, first: number): string[] | null {
+  const ds = [first];
+  const lines = [`a=${first}`];
+  for (let t = 1; t < k; t++) {
+    const d = deriveLine(chain[t - 1], t, ds[t - 1]);
+    if (!d) {
+      const e = chain[t - 1];
+      const known = ds[t - 1];
+      const tl = LETTERS[t];
+      if (e.op === "*") lines.push(`${tl}=${e.value}/${known}, not a digit`);
+      else if (e.op === "+") lines.push(`${tl}=${e.value}-${known}=${e.value - known}, not a digit`);
+      else if (t === e.j) lines.push(`${tl}=${known}-${e.value}=${known - e.value}, not a digit`);
+      else lines.push(`${tl}=${known}+${e.value}=${known + e.value}, not a digit`);
+      return lines;
+    }
+    lines.push(d.line);
+    ds.push(d.value);
+  }
+  const v = apply(close.op, ds[close.i], ds[close.j]);
+  if (v === close.value) return null;
+  lines.push(`check: ${checkPart(close, ds, v)}, not ${close.value}`);
+  return lines;
+}
+
+export function drawDigits(rng: Rng, level: number, redraw: RedrawFn, options: { search?: boolean } = {}): CheckableDraft {
   const k = level <= 3 ? level + 1 : level;
   const ops: Op[] = level <= 3 ? ["+", "-"] : ["+", "-", "*"];
   const ds = [rng.int(1, 9), ...Array.from({ length: k - 1 }, () => rng.int(0, 9))];
@@ -145,8 +181,14 @@ export function drawDigits(rng: Rng, level: number, redraw: RedrawFn): Checkable
   const guessLine = (xs: readonly number[]): string => xs.map((x, t) => `${LETTERS[t]}=${x}`).join(", ");
   const terseOf = (xs: readonly number[], slipped: boolean): string =>
     [guessLine(xs), `check: ${eqs.map((e) => checkPart(e, xs, slipped ? e.value : apply(e.op, xs[e.i], xs[e.j]))).join(", ")}`, box(xs)].join("\n");
+  // The failed tries the search shows before the final attempt (none without `search`).
+  const trace: string[] = [];
+  if (options.search === true) {
+    const others = rng.shuffle([1, 2, 3, 4, 5, 6, 7, 8, 9].filter((g) => g !== ds[0])).slice(0, rng.int(0, 2));
+    for (const g of others) trace.push(...(failedTry(chain, close, k, g) ?? []));
+  }
   const detailedOf = (lines: readonly string[], xs: readonly number[], slipped: boolean): string =>
-    [...lines, `check: ${checkPart(close, xs, slipped ? close.value : apply(close.op, xs[close.i], xs[close.j]))}`, box(xs)].join("\n");
+    [...trace, ...lines, `check: ${checkPart(close, xs, slipped ? close.value : apply(close.op, xs[close.i], xs[close.j]))}`, box(xs)].join("\n");
 
   const terse = terseOf(ds, false);
   const detailed = detailedOf(right.lines, ds, false);

@@ -59,11 +59,29 @@ export function arithmeticValue(expr: string): number | null {
 export function lineHolds(line: string): boolean {
   const body = line.replace(/^check: /, "").replace(/, so x=\d+$/, "");
   if (body.length === 0) return false;
-  for (const part of body.split(", ")) {
+  const parts = body.split(", ");
+  for (let p = 0; p < parts.length; p++) {
+    const part = parts[p];
+    // A failed try of the digits-search skill: `b=9+2=11, not a digit`, `c=27/4, not a digit`,
+    // `check: a-c=7-1=6, not 4`; the statement before it must hold and its value fail.
+    const next = parts[p + 1];
+    if (next !== undefined && /^not (a digit|-?\d+)$/.test(next)) {
+      const named = /^[a-e](?:[+*-][a-e])?=(.+)$/.exec(part);
+      if (!named) return false;
+      const sides = named[1].split("=");
+      if (sides.length > 2 || (sides.length === 1 && next !== "not a digit")) return false;
+      const values = sides.map(arithmeticValue);
+      if (sides.length === 2 && (values[0] === null || values[0] !== values[1])) return false;
+      const v = values[values.length - 1];
+      if (next === "not a digit" ? v !== null && v >= 0 && v <= 9 && Number.isInteger(v) : v === null || v === Number(next.slice(4))) return false;
+      p++;
+      continue;
+    }
     if (/^[xy]=\d+$/.test(part) || /^x\*\(x[+-]\d+\)=\d+$/.test(part)) continue;
     // The digits skill names a digit or an equation of two digits: `a=4`, `b=9-4=5`, `a+c=4+7=11`.
     const named = /^[a-e](?:[+*-][a-e])?=(.+)$/.exec(part);
     if (named && /^\d+$/.test(named[1]) && !/[+*-]/.test(part.split("=")[0])) continue;
+    if (/^not /.test(part)) return false;
     const chain = named ? named[1] : part;
     const cmp = chain.split("<");
     if (cmp.length === 2) {

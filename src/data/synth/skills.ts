@@ -25,9 +25,9 @@ import { drawRoot, drawRemainder, drawSumProduct } from "./checkable.js";
 import { drawDigits } from "./digits.js";
 
 /** The skills, in the order the world cycles through them. `subject` of a synth record. */
-export const SKILLS = ["arithmetic", "fractions", "linear", "modular", "gcd-lcm", "expression", "word", "root", "remainder", "sum-product", "digits"] as const;
+export const SKILLS = ["arithmetic", "fractions", "linear", "modular", "gcd-lcm", "expression", "word", "root", "remainder", "sum-product", "digits", "digits-search"] as const;
 /** The skills whose solutions end with a check that is easier than the solving (checkable.ts, digits.ts). */
-export const CHECKABLE_SKILLS: readonly Skill[] = ["root", "remainder", "sum-product", "digits"];
+export const CHECKABLE_SKILLS: readonly Skill[] = ["root", "remainder", "sum-product", "digits", "digits-search"];
 export type Skill = (typeof SKILLS)[number];
 
 /** Difficulty levels, as in MATH. */
@@ -666,4 +666,5 @@ export const GENERATORS: Readonly<Record<Skill, Generator>> = {
   remainder: (rng, level) => drawRemainder(rng, level, redraw),
   "sum-product": (rng, level) => drawSumProduct(rng, level, redraw),
   digits: (rng, level) => drawDigits(rng, level, redraw),
+  "digits-search": (rng, level) => drawDigits(rng, level, redraw, { search: true }),
 };
