@@ -6,17 +6,14 @@
  *
  *   npx tsx scripts/digits-sample-stats.ts GRADED.jsonl PROBLEMS.jsonl [SCORED.jsonl ...]
  */
-import { readFileSync } from "node:fs";
 import { lineHolds } from "../src/data/synth/lines.js";
+import { withinProblemAuc } from "../src/metrics/estimators.js";
+import { readJsonlRaw } from "../src/util/jsonl.js";
 
 interface Sample { problem_id: string; sample: number; text: string; greedy?: boolean; correct?: boolean; score?: number }
 const [gradedFile, problemsFile, ...scoreFiles] = process.argv.slice(2);
 if (gradedFile === undefined || problemsFile === undefined) throw new Error("usage: digits-sample-stats.ts GRADED.jsonl PROBLEMS.jsonl [SCORED.jsonl ...]");
-const jsonl = <T>(p: string): T[] =>
-  readFileSync(p, "utf8")
-    .split("\n")
-    .filter((l) => l.length > 0)
-    .map((l) => JSON.parse(l) as T);
+const jsonl = <T>(p: string): T[] => readJsonlRaw(p).map((l) => l.value as T);
 const samples = jsonl<Sample>(gradedFile).filter((s) => s.greedy !== true);
 const problems = new Map(jsonl<{ id: string; problem: string }>(problemsFile).map((p) => [p.id, p.problem]));
 /** The closing equation's value: the number the last check must reach. */
@@ -48,15 +45,11 @@ const byProblem = new Map<string, Sample[]>();
 for (const s of samples) byProblem.set(s.problem_id, [...(byProblem.get(s.problem_id) ?? []), s]);
 for (const file of scoreFiles) {
   const score = new Map(jsonl<Sample>(file).filter((r) => r.greedy !== true).map((r) => [`${r.problem_id}#${r.sample}`, r.score ?? NaN]));
-  let wins = 0;
-  let pairs = 0;
-  for (const rs of byProblem.values())
-    for (const a of rs.filter((r) => r.correct === true))
-      for (const b of rs.filter((r) => r.correct !== true)) {
-        const x = score.get(`${a.problem_id}#${a.sample}`) ?? NaN;
-        const y = score.get(`${b.problem_id}#${b.sample}`) ?? NaN;
-        pairs++;
-        wins += x > y ? 1 : x === y ? 0.5 : 0;
-      }
-  console.log(`${file}: within-problem AUC ${(wins / pairs).toFixed(3)} over ${pairs} pairs`);
+  const r = withinProblemAuc(
+    [...byProblem.values()].map((rs) => ({
+      correct: rs.map((x) => x.correct === true),
+      scores: rs.map((x) => score.get(`${x.problem_id}#${x.sample}`)),
+    })),
+  );
+  console.log(`${file}: within-problem AUC ${r === null ? "-" : `${r.auc.toFixed(3)} over ${r.pairs} pairs`}`);
 }

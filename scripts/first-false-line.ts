@@ -6,21 +6,17 @@
  *
  *   npx tsx scripts/first-false-line.ts RUN_DIR [--generator detailed]
  */
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { LocalModel } from "../src/sample/local.js";
 import { generatorPrompt } from "../src/data/prompts.js";
 import { arithmeticValue, lineHolds } from "../src/data/synth/lines.js";
+import { readJsonlRaw } from "../src/util/jsonl.js";
 
 const runDir = process.argv[2];
 if (runDir === undefined) throw new Error("usage: first-false-line.ts RUN_DIR [--generator NAME]");
 const gi = process.argv.indexOf("--generator");
 const gen = gi >= 0 ? process.argv[gi + 1] : "detailed";
-const jsonl = <T>(p: string): T[] =>
-  readFileSync(p, "utf8")
-    .split("\n")
-    .filter((l) => l.length > 0)
-    .map((l) => JSON.parse(l) as T);
+const jsonl = <T>(p: string): T[] => readJsonlRaw(p).map((l) => l.value as T);
 
 interface Probe { problem: string; prefix: string; honest: string; written: string; group: string }
 const problems = new Map(jsonl<{ id: string; problem: string }>(join(runDir, "data/test.jsonl")).map((p) => [p.id, p.problem]));

@@ -24,7 +24,7 @@
 # `npm run make:digits-base`: env SKILLS, LEVELS, N_TRAIN, N_TEST, MAX_CHARS, SEQ_LEN, GEN_REPEAT
 # (passes over the generation records), VERIFY_RECORDS (the first so many verification records;
 # 0: all), INIT (phase 1 starts from this model instead of a new one), MODEL (the file written
-# under models/). SEQ_LEN must hold the longest verification record (template, problem, candidate
+# under models/), MAX_TOKENS (the length bound of the phase-1 model's own samples). SEQ_LEN must hold the longest verification record (template, problem, candidate
 # and label, in tokens), or those records are cut before their label and teach nothing; the
 # trainer warns. The committed digits-base.gguf was made with SEQ_LEN=256, which cut 6,132 of its
 # 24,000 verification records (models/README.md); a rebuild should use 320.
@@ -35,6 +35,7 @@ steps1="${STEPS1:-1800}"
 steps2="${STEPS2:-500}"
 own_problems="${OWN_PROBLEMS:-1200}"
 own_n="${OWN_N:-4}"
+max_tokens="${MAX_TOKENS:-160}"
 skills="${SKILLS:-root,remainder,sum-product}"
 levels="${LEVELS:-1,2,3}"
 gen_repeat="${GEN_REPEAT:-3}"
@@ -69,7 +70,7 @@ run_phase "$work/phase1" --data "$work/corpus1.jsonl" "${init[@]}" --steps "$ste
 if [ ! -f "$work/verify-own.jsonl" ]; then
   head -n "$own_problems" "$work/world-detailed/train.jsonl" > "$work/own-problems.jsonl"
   "${cli[@]}" sample --model "$work/phase1/model.gguf" --data "$work/own-problems.jsonl" --out "$work/own-samples.jsonl" \
-    --n "$own_n" --temperature 0.9 --top-p 0.95 --max-tokens 160 --seed 7 --quiet
+    --n "$own_n" --temperature 0.9 --top-p 0.95 --max-tokens "$max_tokens" --seed 7 --quiet
   "${cli[@]}" grade --samples "$work/own-samples.jsonl" --problems "$work/own-problems.jsonl" --out "$work/own-graded.jsonl"
   "${cli[@]}" evaluator-data --samples "$work/own-graded.jsonl" --problems "$work/own-problems.jsonl" --verification "$work/verify-own.jsonl"
 fi
