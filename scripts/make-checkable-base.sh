@@ -24,7 +24,8 @@
 # `npm run make:digits-base`: env SKILLS, LEVELS, N_TRAIN, N_TEST, MAX_CHARS, SEQ_LEN, GEN_REPEAT
 # (passes over the generation records), VERIFY_RECORDS (the first so many verification records;
 # 0: all), INIT (phase 1 starts from this model instead of a new one), MODEL (the file written
-# under models/), MAX_TOKENS (the length bound of the phase-1 model's own samples). SEQ_LEN must hold the longest verification record (template, problem, candidate
+# under models/), LOSS_WEIGHTING (token, the default, or example: each record's loss averaged
+# first, so a verification label counts as much as a whole solution), MAX_TOKENS (the length bound of the phase-1 model's own samples). SEQ_LEN must hold the longest verification record (template, problem, candidate
 # and label, in tokens), or those records are cut before their label and teach nothing; the
 # trainer warns. The committed digits-base.gguf was made with SEQ_LEN=256, which cut 6,132 of its
 # 24,000 verification records (models/README.md); a rebuild should use 320.
@@ -43,7 +44,7 @@ verify_records="${VERIFY_RECORDS:-0}"
 model="${MODEL:-checkable-base.gguf}"
 cli=(node "$here/bin/mathtune.js")
 world=(--n "${N_TRAIN:-3600}" --val 0 --test "${N_TEST:-900}" --seed 1 --levels "$levels" --skills "$skills" --max-chars "${MAX_CHARS:-192}" --quiet)
-train=(--batch 16 --seq-len "${SEQ_LEN:-320}" --precision bf16 --val-fraction 0.01 --eval-every 100)
+train=(--batch 16 --seq-len "${SEQ_LEN:-320}" --precision bf16 --val-fraction 0.01 --eval-every 100 --loss-weighting "${LOSS_WEIGHTING:-token}")
 if [ -n "${INIT:-}" ]; then init=(--base "$INIT"); else init=(--size demo); fi
 
 mkdir -p "$work"

@@ -43,6 +43,7 @@ export function register(program: Command): void {
     .addOption(settingOption("--min-lr-ratio <x>", S.minLrRatio))
     .addOption(settingOption("--weight-decay <x>", S.weightDecay))
     .addOption(settingOption("--clip <x>", S.clipNorm))
+    .addOption(settingOption("--loss-weighting <w>", S.lossWeighting))
     .addOption(settingOption("--threads <n>", S.threads))
     .addOption(settingOption("--seed <n>", S.seed))
     .addOption(settingOption("--val-fraction <x>", S.valFraction))

@@ -86,10 +86,11 @@ const ModelSchema = z.strictObject({
 
 /**
  * The SSFT settings of every generator: the trainer's (src/train/settings.ts, where each default
- * and its meaning is written), less the run-wide threads and precision (top-level fields here),
- * with a seed that defaults to the recipe's.
+ * and its meaning is written), less the run-wide threads and precision (top-level fields here)
+ * and the loss weighting (a pretraining setting of `train sft`; SSFT averages tokens, as the
+ * paper's supervised fine-tuning does), with a seed that defaults to the recipe's.
  */
-const SftSchema = SftSettingsSchema.omit({ size: true, threads: true, precision: true }).extend({
+const SftSchema = SftSettingsSchema.omit({ size: true, threads: true, precision: true, lossWeighting: true }).extend({
   /** Tokens per training row; also the sampling context when set. null: the model's context. */
   seqLen: SftSettingsSchema.shape.seqLen.describe("tokens per training row, also the sampling context when set; null: the model's context, at most 512"),
   seed: seed.optional(),

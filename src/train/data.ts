@@ -151,13 +151,23 @@ export function attentionInputs(segments: Int32Array, seqLen: number, batch: num
   return { positions, mask };
 }
 
+/**
+ * How a batch's loss averages its supervised tokens: `token` gives every supervised token the same
+ * weight (1/n over the batch, so long completions dominate); `example` averages each example's
+ * tokens first and then the examples (1/(n_e·E)), so a one-word completion (a verification label)
+ * counts as much as a whole solution.
+ */
+export type LossWeighting = "token" | "example";
+
 /** Lays out `rows` (at most `batch`; missing rows are padding) as one graph batch. */
-export function makeBatch(rows: readonly Row[], seqLen: number, batch: number, vocabSize: number, padId: number): Batch {
+export function makeBatch(rows: readonly Row[], seqLen: number, batch: number, vocabSize: number, padId: number, weighting: LossWeighting = "token"): Batch {
   const N = seqLen * batch;
   const tokens = new Int32Array(N).fill(padId);
   const segments = new Int32Array(N);
   const targetIndex = new Int32Array(N);
   const weight = new Float32Array(N);
+  // The example (row·65536 + segment) each supervised position's target token belongs to.
+  const example = new Map<number, number>();
   let supervised = 0;
   for (let b = 0; b < batch; b++) {
     const r = rows[b];
@@ -171,11 +181,19 @@ export function makeBatch(rows: readonly Row[], seqLen: number, batch: number, v
       targetIndex[i] = i * vocabSize + next;
       if (r && r.supervised[t + 1]) {
         weight[i] = 1;
+        example.set(i, b * 65536 + r.segment[t + 1]);
         supervised++;
       }
     }
   }
-  if (supervised > 0) for (let i = 0; i < N; i++) if (weight[i] !== 0) weight[i] = 1 / supervised;
+  if (weighting === "example") {
+    // Supervised positions per example, then 1/(n_e · examples).
+    const count = new Map<number, number>();
+    for (const e of example.values()) count.set(e, (count.get(e) ?? 0) + 1);
+    for (const [i, e] of example) weight[i] = 1 / (count.get(e)! * count.size);
+  } else if (supervised > 0) {
+    for (let i = 0; i < N; i++) if (weight[i] !== 0) weight[i] = 1 / supervised;
+  }
   return { tokens, targetIndex, weight, supervised, ...attentionInputs(segments, seqLen, batch) };
 }
 
@@ -198,6 +216,7 @@ export class BatchStream {
     private readonly vocabSize: number,
     private readonly padId: number,
     private readonly seed: number,
+    private readonly weighting: LossWeighting = "token",
   ) {
     if (examples.length === 0) throw new Error("BatchStream needs at least one example");
   }
@@ -223,15 +242,15 @@ export class BatchStream {
       picked.push(this.rows[this.state.row]);
       this.state = { epoch: this.state.epoch, row: this.state.row + 1 };
     }
-    return makeBatch(picked, this.seqLen, this.batch, this.vocabSize, this.padId);
+    return makeBatch(picked, this.seqLen, this.batch, this.vocabSize, this.padId, this.weighting);
   }
 }
 
 /** Fixed validation batches: every held-out example once, in file order. */
-export function validationBatches(examples: readonly EncodedExample[], seqLen: number, batch: number, vocabSize: number, padId: number): Batch[] {
+export function validationBatches(examples: readonly EncodedExample[], seqLen: number, batch: number, vocabSize: number, padId: number, weighting: LossWeighting = "token"): Batch[] {
   const { rows } = packRows(examples, examples.map((_, i) => i), seqLen, padId);
   const out: Batch[] = [];
-  for (let i = 0; i < rows.length; i += batch) out.push(makeBatch(rows.slice(i, i + batch), seqLen, batch, vocabSize, padId));
+  for (let i = 0; i < rows.length; i += batch) out.push(makeBatch(rows.slice(i, i + batch), seqLen, batch, vocabSize, padId, weighting));
   return out;
 }
 

@@ -78,6 +78,10 @@ export const SftSettingsSchema = z.strictObject({
   minLrRatio: z.number().min(0).max(1).default(0.1).describe("final lr / peak lr of the cosine decay"),
   weightDecay: z.number().min(0).default(0.1).describe("AdamW decoupled weight decay (matrices only)"),
   clipNorm: z.number().min(0).default(1).describe("clip the global gradient norm to this (0: off)"),
+  lossWeighting: z
+    .enum(["token", "example"])
+    .default("token")
+    .describe("how a batch's loss averages its supervised tokens: token (each token the same, so long completions dominate) or example (each example's tokens first, then the examples, so a one-word label counts as much as a solution)"),
   valFraction: z.number().min(0).lt(1).default(0.05).describe("fraction of the examples held out for the validation loss"),
   evalEvery: posInt.nullable().default(null).describe("steps between validation losses; null: steps / 10, rounded, at least 1"),
   saveEvery: posInt.nullable().default(null).describe("steps between checkpoints; null: the validation interval"),

@@ -92,6 +92,7 @@ export function resolveSftOptions(o: SftOptions): ResolvedSftOptions {
     minLrRatio: s.minLrRatio,
     weightDecay: s.weightDecay,
     clipNorm: s.clipNorm,
+    lossWeighting: s.lossWeighting,
     threads: s.threads ?? 0,
     seed: s.seed,
     resume: o.resume ?? false,
@@ -171,7 +172,7 @@ async function startModel(o: ResolvedSftOptions, examples: SftExample[]): Promis
 }
 
 /** Settings that must not change when resuming (they shape the data stream or the model). */
-const FROZEN = ["data", "base", "size", "batch", "accumulation", "seqLen", "seed", "valFraction", "lora"] as const;
+const FROZEN = ["data", "base", "size", "batch", "accumulation", "seqLen", "seed", "valFraction", "lora", "lossWeighting"] as const;
 
 /**
  * The model a run starts from: the checkpoint `latest` when there is one (its frozen settings
@@ -184,7 +185,7 @@ async function openSftRun(o: ResolvedSftOptions, examples: SftExample[], latest:
   const prev = resumed.state.run as Record<string, unknown>;
   const now: Record<string, unknown> = { ...o, seqLen: o.seqLen ?? defaultSftSeqLen(start.config.contextLength) };
   try {
-    checkFrozenSettings(prev, now, FROZEN, "resume with the same data and batch settings (steps, lr and intervals may change)");
+    checkFrozenSettings(prev, now, FROZEN, "resume with the same data and batch settings (steps, lr and intervals may change)", { lossWeighting: "token" });
   } catch (err) {
     await start.dispose();
     throw err;
@@ -217,7 +218,7 @@ function prepareSftData(o: ResolvedSftOptions, examples: SftExample[], tokenizer
     throw new MathtuneError(ErrorCode.input, `${o.data}: no completion token fits in ${seqLen}-token rows`, { hint: "raise --seq-len or shorten the prompts" });
   }
   if (pack.truncated > 0) emit({ kind: "warning", message: `${pack.truncated} training examples are longer than ${seqLen + 1} tokens and were cut` });
-  const valBatches: Batch[] = validationBatches(valEx, seqLen, o.batch, vocabSize, pad);
+  const valBatches: Batch[] = validationBatches(valEx, seqLen, o.batch, vocabSize, pad, o.lossWeighting);
   return { trainEx, valEx, rows: pack.rows, valBatches };
 }
 
@@ -234,7 +235,7 @@ function sftStartTable(o: ResolvedSftOptions, config: LlamaConfig, data: SftRunD
     ["batch x seq_len x accumulation", `${o.batch} x ${seqLen} x ${o.accumulation}`],
     ["steps", resumedAt !== null ? `${o.steps} (resuming at ${resumedAt})` : String(o.steps)],
     ["lr / warmup / min ratio", `${o.lr} / ${o.warmup} / ${o.minLrRatio}`],
-    ["weight decay / clip", `${o.weightDecay} / ${o.clipNorm}`],
+    ["weight decay / clip / loss weighting", `${o.weightDecay} / ${o.clipNorm} / ${o.lossWeighting}`],
     ["device / threads / precision", `${backend.deviceName}${backend.kind === "cpu" ? ` (${cpuVariant()})` : ""} / ${governor?.adaptive ? `auto (${governor.current} or ${governor.current + 1}, step by step)` : backend.threads} / ${o.precision}`],
     ["seed", String(o.seed)],
   ];
@@ -376,7 +377,7 @@ export async function runSft(options: SftOptions, hooks: SftHooks = {}): Promise
       ...(start.lora ? { lora: start.lora } : {}),
     });
     const s = session;
-    const stream = new BatchStream(data.trainEx, seqLen, o.batch, config.vocabSize, tokenizer.eosId, o.seed);
+    const stream = new BatchStream(data.trainEx, seqLen, o.batch, config.vocabSize, tokenizer.eosId, o.seed, o.lossWeighting);
     const step = resumed ? restoreCheckpoint(resumed, s, stream) : 0;
     const valLoss = resumed?.state.valLoss ?? null;
     const runRecord = { ...o, seqLen, threads: governor?.adaptive ? "auto" : backend.threads };

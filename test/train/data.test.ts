@@ -49,6 +49,28 @@ test("a batch's weights average over its supervised targets and index the next t
   assert.ok(b.weight.slice(6).every((w) => w === 0));
 });
 
+test("example loss weighting: each example's tokens average first, then the examples", () => {
+  // Two examples in one row (a 4-token completion and a 1-token label), one in the next.
+  const ex: EncodedExample[] = [
+    { prompt: [1, 10], completion: [11, 12, 13, 2] },
+    { prompt: [1, 20], completion: [2] },
+    { prompt: [1, 30, 31], completion: [32, 2] },
+  ];
+  const rows = packRows(ex, [0, 1, 2], 9, 2).rows;
+  assert.equal(rows.length, 2);
+  const token = makeBatch(rows, 9, 2, 50, 2);
+  const byExample = makeBatch(rows, 9, 2, 50, 2, "example");
+  const nonzero = (w: Float32Array): number[] => Array.from(w).filter((x) => x !== 0);
+  assert.deepEqual(nonzero(token.weight), Array(7).fill(1 / 7).map(Math.fround));
+  // 3 examples: 4, 1 and 2 supervised targets.
+  const want = [...Array(4).fill(1 / 12), 1 / 3, ...Array(2).fill(1 / 6)].map(Math.fround);
+  assert.deepEqual(nonzero(byExample.weight), want);
+  const sum = nonzero(byExample.weight).reduce((a, b) => a + b, 0);
+  assert.ok(Math.abs(sum - 1) < 1e-6, `weights sum to ${sum}`);
+  // The same positions carry the loss either way.
+  assert.deepEqual(Array.from(byExample.weight).map((x) => x !== 0), Array.from(token.weight).map((x) => x !== 0));
+});
+
 test("the batch stream is reproducible from its state", () => {
   const ex: EncodedExample[] = Array.from({ length: 25 }, (_, i) => ({ prompt: [1, 3 + (i % 9)], completion: [4 + (i % 5), 2] }));
   const a = new BatchStream(ex, 8, 3, 20, 2, 9);
