@@ -25,7 +25,10 @@
 # (passes over the generation records), VERIFY_RECORDS (the first so many verification records;
 # 0: all), INIT (phase 1 starts from this model instead of a new one), MODEL (the file written
 # under models/), LOSS_WEIGHTING (token, the default, or example: each record's loss averaged
-# first, so a verification label counts as much as a whole solution), MAX_TOKENS (the length bound of the phase-1 model's own samples). SEQ_LEN must hold the longest verification record (template, problem, candidate
+# first, so a verification label counts as much as a whole solution), LABEL_LOSS (word, the
+# default: the loss of a verification record is on its whole label word and EOS; decision: on the
+# letter that decides it, `c` or `i` of ` correct` / ` incorrect`, the rest of the word being
+# predictable from it; phase 1's synthetic records only), MAX_TOKENS (the length bound of the phase-1 model's own samples). SEQ_LEN must hold the longest verification record (template, problem, candidate
 # and label, in tokens), or those records are cut before their label and teach nothing; the
 # trainer warns. The committed digits-base.gguf was made with SEQ_LEN=256, which cut 6,132 of its
 # 24,000 verification records (models/README.md); a rebuild should use 320.
@@ -56,7 +59,14 @@ if [ ! -f "$work/corpus1.jsonl" ]; then
   gen=("$work/sft-terse.jsonl" "$work/sft-detailed.jsonl")
   if [ "$verify_records" -gt 0 ]; then head -n "$verify_records" "$work/verify-synthetic.jsonl" > "$work/verify.tmp" && mv "$work/verify.tmp" "$work/verify-synthetic.jsonl"; fi
   for _ in $(seq "$gen_repeat"); do cat "${gen[@]}"; done > "$work/corpus1.tmp"
-  cat "$work/verify-synthetic.jsonl" >> "$work/corpus1.tmp" && mv "$work/corpus1.tmp" "$work/corpus1.jsonl"
+  if [ "${LABEL_LOSS:-word}" = decision ]; then
+    # The loss of each verification record on the letter that decides its label only.
+    node -e 'const rl = require("node:readline").createInterface({ input: process.stdin });
+      rl.on("line", (l) => { const r = JSON.parse(l); r.loss_spans = [[1, 2]]; console.log(JSON.stringify(r)); });' < "$work/verify-synthetic.jsonl" >> "$work/corpus1.tmp"
+  else
+    cat "$work/verify-synthetic.jsonl" >> "$work/corpus1.tmp"
+  fi
+  mv "$work/corpus1.tmp" "$work/corpus1.jsonl"
 fi
 
 run_phase() { # out-dir, then the remaining train sft arguments
