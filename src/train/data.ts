@@ -21,6 +21,8 @@ export interface Batch {
   weight: Float32Array;
   /** Number of supervised positions (n). */
   supervised: number;
+  /** Number of examples with a supervised position (E); set by makeBatch. */
+  examples?: number;
   /** I32 [T·B] position of each token within its example. Defaults to 0..T-1 in every row. */
   positions?: Int32Array;
   /** F32 [T, T, 1, B] attention mask (see BatchInputs.mask). Defaults to causal within each row. */
@@ -186,15 +188,15 @@ export function makeBatch(rows: readonly Row[], seqLen: number, batch: number, v
       }
     }
   }
+  // Supervised positions per example.
+  const count = new Map<number, number>();
+  for (const e of example.values()) count.set(e, (count.get(e) ?? 0) + 1);
   if (weighting === "example") {
-    // Supervised positions per example, then 1/(n_e · examples).
-    const count = new Map<number, number>();
-    for (const e of example.values()) count.set(e, (count.get(e) ?? 0) + 1);
     for (const [i, e] of example) weight[i] = 1 / (count.get(e)! * count.size);
   } else if (supervised > 0) {
     for (let i = 0; i < N; i++) if (weight[i] !== 0) weight[i] = 1 / supervised;
   }
-  return { tokens, targetIndex, weight, supervised, ...attentionInputs(segments, seqLen, batch) };
+  return { tokens, targetIndex, weight, supervised, examples: count.size, ...attentionInputs(segments, seqLen, batch) };
 }
 
 /** Where a {@link BatchStream} is; saved in checkpoints. */

@@ -18,7 +18,7 @@ import { presetConfig, type LlamaConfig, type SizePreset } from "../model/config
 import { CharTokenizer } from "../model/tokenizer.js";
 import { appendJsonl, readJsonl } from "../util/jsonl.js";
 import { writeFileAtomic } from "../util/fs.js";
-import { BatchStream, encodeExamples, packRows, splitTrainVal, validationBatches, type EncodedExample } from "./data.js";
+import { BatchStream, encodeExamples, packRows, splitTrainVal, validationBatches, type EncodedExample, type LossWeighting } from "./data.js";
 import { ADAPTER_FILE, saveCheckpoint, type CheckpointState } from "./checkpoints.js";
 import { checkFinite, checkFrozenSettings, checkpointToResume, governStep, restoreCheckpoint, threadGovernor, trimMetrics } from "./scaffold.js";
 import { openTrainingModel, resumeTraining, type ModelStart, type ResumedRun } from "./start.js";
@@ -241,15 +241,19 @@ function sftStartTable(o: ResolvedSftOptions, config: LlamaConfig, data: SftRunD
   ];
 }
 
-/** The mean validation loss per supervised token over `valBatches`, or null when they supervise none. */
-function validationLoss(session: TrainSession, valBatches: readonly Batch[]): number | null {
+/**
+ * The mean validation loss over `valBatches`, or null when they supervise none: per supervised
+ * token, or per example under `example` loss weighting (the training loss's own average).
+ */
+function validationLoss(session: TrainSession, valBatches: readonly Batch[], weighting: LossWeighting): number | null {
   if (valBatches.length === 0) return null;
   let num = 0;
   let den = 0;
   for (const b of valBatches) {
     if (b.supervised === 0) continue;
-    num += session.lossOf(b) * b.supervised;
-    den += b.supervised;
+    const n = weighting === "example" ? (b.examples ?? 0) : b.supervised;
+    num += session.lossOf(b) * n;
+    den += n;
   }
   return den > 0 ? num / den : null;
 }
@@ -401,7 +405,7 @@ export async function runSft(options: SftOptions, hooks: SftHooks = {}): Promise
     };
     // A checkpoint at step 0 makes "the last good checkpoint" exist from the start.
     const lastCheckpoint = resumed ? (latest as { dir: string }).dir : await checkpoint(step, valLoss);
-    const loop: SftLoop = { session: s, backend, governor, stream, evaluate: () => validationLoss(s, data.valBatches), checkpoint, metricsPath, emit };
+    const loop: SftLoop = { session: s, backend, governor, stream, evaluate: () => validationLoss(s, data.valBatches, o.lossWeighting), checkpoint, metricsPath, emit };
     const end = await sftStepLoop(o, loop, { step, valLoss, lastCheckpoint }, hooks);
     const { modelPath, adapterPath } = await writeSftModel(o, start, s, end.stopped);
     return { step: end.step, stopped: end.stopped, modelPath, adapterPath, loss: end.loss, valLoss: end.valLoss, checkpoint: end.lastCheckpoint };

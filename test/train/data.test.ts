@@ -67,6 +67,8 @@ test("example loss weighting: each example's tokens average first, then the exam
   assert.deepEqual(nonzero(byExample.weight), want);
   const sum = nonzero(byExample.weight).reduce((a, b) => a + b, 0);
   assert.ok(Math.abs(sum - 1) < 1e-6, `weights sum to ${sum}`);
+  assert.equal(byExample.examples, 3);
+  assert.equal(token.examples, 3);
   // The same positions carry the loss either way.
   assert.deepEqual(Array.from(byExample.weight).map((x) => x !== 0), Array.from(token.weight).map((x) => x !== 0));
 });
