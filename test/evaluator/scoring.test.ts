@@ -23,6 +23,7 @@ import { encodeEvaluatorInput, labelTokens, packEvaluatorBatch } from "../../src
 import { logScoresFromLogits, runEvaluatorTraining } from "../../src/train/evaluator.js";
 import { likelihoodScore, runScoring } from "../../src/sample/score-run.js";
 import { exactEquivalence } from "../../src/select/cluster.js";
+import { labelRoom } from "../../src/recipe/stages/score.js";
 import type { LocatedSample } from "../../src/metrics/samples.js";
 
 const dir = mkdtempSync(join(tmpdir(), "mathtune-evaluator-"));
@@ -354,4 +355,15 @@ test("likelihoodScore: sequence, per-token and min-token measures from token log
   assert.equal(likelihoodScore("min", lps, total), Math.exp(-2));
   // An empty candidate: no token, probability 1 by every measure.
   for (const per of ["sequence", "token", "min"] as const) assert.equal(likelihoodScore(per, [], 0), 1);
+});
+
+test("the recipe's evaluator scoring keeps room in the context for the whole longer label text", async () => {
+  const local = await LocalModel.open(await model(), { threads: 1, parallel: 1 });
+  try {
+    // The character vocabulary splits " incorrect" into 10 tokens; S scores the whole label text
+    // after the prompt, so a prompt within 4 tokens of the context (the margin before) did not fit.
+    assert.equal(labelRoom(local), " incorrect".length);
+  } finally {
+    await local.close();
+  }
 });

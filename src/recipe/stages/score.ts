@@ -3,7 +3,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { ErrorCode, MathtuneError } from "../../errors.js";
-import { resolveEvaluatorTemplate } from "../../data/prompts.js";
+import { evaluatorLabelText, resolveEvaluatorTemplate } from "../../data/prompts.js";
 import { exactEquivalence } from "../../select/cluster.js";
 import { graderEquivalence } from "../../grade/equivalence.js";
 import { readSamples } from "../../metrics/samples.js";
@@ -90,14 +90,19 @@ export function evaluatorTemplate(r: Recipe): string {
   return resolveEvaluatorTemplate(r.evaluator.template, r.promptTemplate ?? undefined);
 }
 
+/** Tokens of the longer of the two label texts (` correct` / ` incorrect`) in the scorer's vocabulary. */
+export function labelRoom(scorer: LocalModel): number {
+  return Math.max(...[true, false].map((c) => scorer.model.tokenize(evaluatorLabelText(c), false).length));
+}
+
 /** How the evaluator scores the test samples, for the trained evaluator and the base model alike. */
 function evaluatorScoring(r: Recipe): (scorer: LocalModel) => Partial<ScoringRunOptions> {
   return (scorer) => ({
     topK: r.evaluator.scoreTopK,
     template: evaluatorTemplate(r),
     equivalence: r.eval.cluster === "exact" ? exactEquivalence : graderEquivalence(),
-    // Template, label and a margin of a few tokens must fit the scorer's context.
-    fits: (prompt) => scorer.promptTokens(prompt).length + 4 <= scorer.contextSize,
+    // The prompt and the longer label text (scored after it whole) must fit the scorer's context.
+    fits: (prompt) => scorer.promptTokens(prompt).length + labelRoom(scorer) <= scorer.contextSize,
   });
 }
 
