@@ -20,8 +20,9 @@
 #
 # Usage: scripts/make-checkable-base.sh [work-dir]   (env STEPS1, STEPS2, OWN_PROBLEMS, OWN_N override)
 #
-# The same script makes models/digits-base.gguf (recipes/demo-digits.json) with the settings of
-# `npm run make:digits-base`: env SKILLS, LEVELS, N_TRAIN, N_TEST, MAX_CHARS, SEQ_LEN, GEN_REPEAT
+# The same script makes models/digits-base.gguf (recipes/demo-digits.json) and
+# models/search-base.gguf (recipes/demo-search.json) with the settings of `npm run make:digits-base`
+# and `npm run make:search-base`: env SKILLS, LEVELS, N_TRAIN, N_TEST, MAX_CHARS, SEQ_LEN, GEN_REPEAT
 # (passes over the generation records), VERIFY_RECORDS (the first so many verification records;
 # 0: all), INIT (phase 1 starts from this model instead of a new one), MODEL (the file written
 # under models/), LOSS_WEIGHTING (token, the default, or example: each record's loss averaged

@@ -189,7 +189,7 @@ test("recipe: defaults, overrides, and errors that name the file, line and field
 });
 
 test("the shipped presets resolve (paper-math once given its data folder, which it does not point to itself)", () => {
-  for (const name of ["demo", "mini", "demo-checkable"]) {
+  for (const name of ["demo", "mini", "demo-checkable", "demo-digits", "demo-search"]) {
     const file = new URL(`../../recipes/${name}.json`, import.meta.url).pathname;
     const r = loadRecipe(file);
     assert.ok(r.generators.length >= 1, name);
