@@ -12,28 +12,15 @@
  */
 import { LocalModel } from "../src/sample/local.js";
 import { evaluatorLabelText, evaluatorPrompt } from "../src/data/prompts.js";
-import { synthesizeWorld, type SynthOptions } from "../src/data/synth/world.js";
+import { flagOf, worldOfFlags } from "./script-args.js";
 import { withinProblemAuc } from "../src/metrics/estimators.js";
 import { lineHolds } from "../src/data/synth/lines.js";
 
 const args = process.argv.slice(2);
 const modelPath = args[0];
 if (modelPath === undefined) throw new Error("usage: verification-probe.ts MODEL.gguf [--skills S] [--levels L] [--max-chars N] [--n-train N] [--n-test N] [--problems N]");
-const flag = (name: string, fallback: string): string => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : fallback;
-};
-// The world exactly as the base model's build script draws it (same seed and sizes), so its test
-// split is the one held out from the corpus.
-const world = synthesizeWorld({
-  n: Number(flag("n-train", "9000")),
-  validation: 0,
-  test: Number(flag("n-test", "900")),
-  seed: 1,
-  levels: flag("levels", "2,3,4").split(",").map(Number) as SynthOptions["levels"],
-  skills: flag("skills", "digits-search").split(",") as SynthOptions["skills"],
-  maxChars: Number(flag("max-chars", "224")),
-});
+const flag = (name: string, fallback: string): string => flagOf(args, name, fallback);
+const world = worldOfFlags(args);
 const items = world.test.filter((it) => it.negatives.length > 0).slice(0, Number(flag("problems", "150")));
 
 interface Candidate { problem: number; kind: string; correct: boolean; prompt: string }
