@@ -25,6 +25,7 @@
  */
 import { LocalModel } from "../src/sample/local.js";
 import { lastBoxed } from "../src/grade/extract.js";
+import { evaluatorScore } from "../src/sample/scoring.js";
 import { flagOf, worldOfFlags } from "./script-args.js";
 import { readJsonlRaw, writeJsonlAtomic } from "../src/util/jsonl.js";
 
@@ -111,8 +112,8 @@ if (args[0] === "data") {
       const truth = verification(problem, s.text, lineFormat);
       if (written === truth.lines.join("\n")) exact++;
       const head = `${prompt}${written}\n${VERDICT}`;
-      const [a, b] = await Promise.all([model.continuationLogprobs(head, " correct"), model.continuationLogprobs(head, " incorrect")]);
-      const score = 1 / (1 + Math.exp(b.total - a.total));
+      // The whole verdict words: S = p(correct) / (p(correct) + p(incorrect)).
+      const { score } = await evaluatorScore(model, head, { mode: "sequence" });
       if (score > 0.5 === (s.correct === true)) verdictRight++;
       return { problem_id: s.problem_id, sample: s.sample, correct: s.correct, score, verification: written };
     }),

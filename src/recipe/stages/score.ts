@@ -97,13 +97,16 @@ export function labelRoom(scorer: LocalModel): number {
 
 /** How the evaluator scores the test samples, for the trained evaluator and the base model alike. */
 function evaluatorScoring(r: Recipe): (scorer: LocalModel) => Partial<ScoringRunOptions> {
-  return (scorer) => ({
-    topK: r.evaluator.scoreTopK,
-    template: evaluatorTemplate(r),
-    equivalence: r.eval.cluster === "exact" ? exactEquivalence : graderEquivalence(),
+  return (scorer) => {
     // The prompt and the longer label text (scored after it whole) must fit the scorer's context.
-    fits: (prompt) => scorer.promptTokens(prompt).length + labelRoom(scorer) <= scorer.contextSize,
-  });
+    const room = labelRoom(scorer);
+    return {
+      topK: r.evaluator.scoreTopK,
+      template: evaluatorTemplate(r),
+      equivalence: r.eval.cluster === "exact" ? exactEquivalence : graderEquivalence(),
+      fits: (prompt) => scorer.promptTokens(prompt).length + room <= scorer.contextSize,
+    };
+  };
 }
 
 /** Scores a generator's graded test samples with the evaluator. */
