@@ -57,6 +57,12 @@ function nOf(a: ArmResult): number {
   return ks[ks.length - 1];
 }
 
+/** A note naming the arms whose N samples cover fewer test problems than the main generator's. */
+function fewerSampled(others: readonly ArmResult[], main: ArmResult): string {
+  const fewer = others.filter((a) => a.results.meta.problems !== main.results.meta.problems);
+  return fewer.length === 0 ? "" : `; ${fewer.map((a) => `${a.name}'s Maj1 and Pass@N on the first ${a.results.meta.problems}`).join(", ")}`;
+}
+
 /** Mean and standard error of the per-problem differences main - other, on the problems both have. */
 export function pairedDifference(main: ArmResult, other: ArmResult, key: string): { diff: number; stderr: number; problems: number } | undefined {
   const a = main.perProblem.values[key];
@@ -103,7 +109,7 @@ export function paperTables(recipe: Recipe, arms: ArmResult[], mtsfArms?: MtsfAr
   const tables: Table[] = [
     {
       title: `(1) SSFT by solution style (N = ${N})`,
-      note: `${main.results.meta.greedyProblems !== undefined ? `Pass@1 (greedy) and its paired rows on ${main.results.meta.greedyProblems} test problems, the other columns on the first ${main.results.meta.problems} (the ones with N samples)` : `${main.results.meta.problems} test problems`}; accuracy in % ± bootstrap standard error; paired rows: mean per-problem difference ± its standard error. Pass@1 is ${main.results.meta.pass1Source === "greedy" ? "the greedy solution" : "the mean sample accuracy (no greedy samples)"}.`,
+      note: `${main.results.meta.greedyProblems !== undefined ? `Pass@1 (greedy) and its paired rows on ${main.results.meta.greedyProblems} test problems, the other columns on the first ${main.results.meta.problems} (the ones with N samples)` : `${main.results.meta.problems} test problems`}${fewerSampled(arms.slice(0, -1), main)}; accuracy in % ± bootstrap standard error; paired rows: mean per-problem difference ± its standard error, on the problems both have. Pass@1 is ${main.results.meta.pass1Source === "greedy" ? "the greedy solution" : "the mean sample accuracy (no greedy samples)"}.`,
       header: ["Generator", "Pass@1", `Maj1@${N}`, `Pass@${N}`],
       rows,
     },
@@ -208,7 +214,7 @@ export function paperTables(recipe: Recipe, arms: ArmResult[], mtsfArms?: MtsfAr
     }
     tables.push({
       title: `(3) MTSF vs SSFT vs the control (N = ${N})`,
-      note: "The control trains the SSFT model for as many extra generator steps as MTSF's last stage, so the comparison is not more steps against fewer.",
+      note: `The control trains the SSFT model for as many extra generator steps as MTSF's last stage, so the comparison is not more steps against fewer${fewerSampled([mtsfArms.mtsf, mtsfArms.control], main)}.`,
       header: ["Model", "Pass@1", `Maj1@${N}`],
       rows: rows3,
     });

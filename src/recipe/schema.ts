@@ -75,6 +75,12 @@ const GeneratorSchema = z.strictObject({
   style: z.enum(["terse", "detailed"]).optional(),
   /** Fine-tune with SSFT (false: sample the base model as it is, e.g. a server's model). */
   sft: z.boolean().default(true),
+  /**
+   * Test problems that get this generator's N samples (the first ones; 0: all); null:
+   * `sampling.problems`. Fewer for a generator whose voting figures matter less than its greedy
+   * Pass@1 saves sampling time; the tables say on how many problems each column rests.
+   */
+  sampledProblems: z.number().int().min(0).nullable().default(null),
 });
 
 const ModelSchema = z.strictObject({
@@ -252,6 +258,12 @@ const MtsfSchema = z.strictObject({
   generatorSteps: posInt.default(200),
   /** Peak learning rate of the final generator stage and the control; null: the trainer's fine-tuning default. */
   lr: z.number().positive().nullable().default(null),
+  /**
+   * Test problems that get the N samples of the MTSF model and of the control (the first ones; 0:
+   * all); null: `sampling.problems`. Their comparison with SSFT rests on the greedy Pass@1 of every
+   * test problem; their Maj1@N is then reported on these.
+   */
+  sampledProblems: z.number().int().min(0).nullable().default(null),
 });
 
 const EvalSchema = z.strictObject({

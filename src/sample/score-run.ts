@@ -47,6 +47,12 @@ export interface ScoringRunOptions {
   out: string;
   /** Score only members of the K largest clusters of each problem; 0 scores every sample. Defaults to 0. */
   topK?: number;
+  /**
+   * Leave greedy samples unscored. They are not candidates of any selection strategy (Pass@1 reads
+   * their grade only), so a recipe, which samples a greedy solution of every test problem and N
+   * samples of only the first ones, spends no scoring on them. Defaults to false (score them).
+   */
+  skipGreedy?: boolean;
   /** Label words. Defaults to correct / incorrect. */
   labels?: EvaluatorLabelWords;
   /** Evaluator template. Defaults to the paper's. */
@@ -141,7 +147,7 @@ export async function runScoring(o: ScoringRunOptions): Promise<ScoringRunResult
   const scoreProblem = async (id: string): Promise<Scored> => {
     const problem = o.problems.get(id)!;
     const samples = byProblem.get(id)!.map((l) => l.sample);
-    const chosen = topK > 0 ? topKMembers(samples, topK, eq) : new Set(samples.map((_, i) => i));
+    const chosen = topK > 0 ? topKMembers(samples, topK, eq) : new Set(samples.flatMap((s, i) => (o.skipGreedy === true && s.greedy === true ? [] : [i])));
     const scores = await Promise.all(
       samples.map(async (s, i) => {
         if (!chosen.has(i)) return undefined;

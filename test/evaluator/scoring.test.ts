@@ -136,6 +136,15 @@ test("runScoring: every sample or only the top-K clusters, calls counted, resuma
     const r3 = await runScoring({ scorer: local, problems, samples: located(samples, "s.jsonl"), out: part, quiet: true, equivalence: exactEquivalence });
     assert.deepEqual([r3.problems, r3.calls], [0, 0]);
 
+    // skipGreedy (what recipes use): a greedy sample is written back unscored, the others are scored as before.
+    const withGreedy: Sample[] = [...samples, { problem_id: "p2", sample: 0, text: "so it is 5", extracted: "5", correct: true, greedy: true }];
+    const sg = join(dir, "skip-greedy.jsonl");
+    const rg = await runScoring({ scorer: local, problems, samples: located(withGreedy, "g.jsonl"), out: sg, quiet: true, equivalence: exactEquivalence, skipGreedy: true });
+    assert.deepEqual([rg.calls, rg.candidates], [9, 10]);
+    const sgLines = readFileSync(sg, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Sample);
+    assert.equal(sgLines.filter((s) => s.greedy === true && s.score === undefined).length, 1);
+    assert.equal(sgLines.filter((s) => s.greedy !== true && typeof s.score === "number").length, 9);
+
     // The likelihood baseline: the score is the model's probability of the candidate after the
     // generator prompt, per sequence, per token or of its least likely token, equal to the
     // sampler's own log-probabilities.

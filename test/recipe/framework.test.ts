@@ -256,6 +256,22 @@ test("the plan: the stages a recipe asks for, in order, with the inputs each rea
   assert.ok(own?.inputs.includes("sft/d/model.gguf") && !own.inputs.includes("evaluator/train/model.gguf"));
 });
 
+test("the plan: sampledProblems gives a generator, or the MTSF model and its control, its own N-sampled test problems; the other arms keep their stage keys", async () => {
+  const { planStages } = await import("../../src/recipe/stages/index.js");
+  const gens = [{ name: "t", style: "terse" }, { name: "d", style: "detailed" }];
+  const plain = planStages(resolveRecipeObject({ generators: gens, sampling: { problems: 150 }, mtsf: { enabled: true } }, "r.json", "/"));
+  const fewer = planStages(resolveRecipeObject({ generators: [{ ...gens[0], sampledProblems: 40 }, gens[1]], sampling: { problems: 150 }, mtsf: { enabled: true, sampledProblems: 30 } }, "r.json", "/"));
+  const cfg = (stages: typeof plain, id: string) => stages.find((s) => s.id === id)?.config as { problems?: number } | undefined;
+  assert.deepEqual(["sample/t", "sample/d", "sample/mtsf", "sample/control"].map((id) => cfg(plain, id)?.problems), [150, 150, 150, 150]);
+  assert.deepEqual(["sample/t", "sample/d", "sample/mtsf", "sample/control"].map((id) => cfg(fewer, id)?.problems), [40, 150, 30, 30]);
+  assert.deepEqual(cfg(fewer, "sample/d"), cfg(plain, "sample/d"));
+  assert.match(fewer.find((s) => s.id === "sample/t")?.title ?? "", /the N on the first 40/);
+  // 0: every test problem gets the N samples, whatever sampling.problems says.
+  const all = planStages(resolveRecipeObject({ generators: [{ ...gens[0], sampledProblems: 0 }, gens[1]], sampling: { problems: 150 } }, "r.json", "/"));
+  assert.equal(cfg(all, "sample/t")?.problems, undefined);
+  assert.throws(() => resolveRecipeObject({ generators: [{ ...gens[0], sampledProblems: -1 }] }, "r.json", "/"), /generators\[0\]\.sampledProblems/);
+});
+
 test("the plan with the line evaluator: its train and score stages after the baselines, its file read by the eval stage; it needs the synthetic world and the evaluator", async () => {
   const { planStages } = await import("../../src/recipe/stages/index.js");
   const base = {

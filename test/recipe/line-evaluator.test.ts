@@ -67,10 +67,10 @@ test("line evaluator: labels from the world, a trained model, its scores in the 
   }
   assert.equal(data.filter((e) => e.id.endsWith("/lines/detailed")).length, 20);
 
-  // Its scores: every test sample scored in (0, 1], and the results' AUC is theirs.
+  // Its scores: every sampled test candidate scored in (0, 1] (the greedy samples are not), and the results' AUC is theirs.
   const scored = readFileSync(join(out, "score/detailed/line-evaluator.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { problem_id: string; correct: boolean; score: number; greedy?: boolean });
   assert.equal(scored.length, readFileSync(join(out, "grade/detailed/samples.jsonl"), "utf8").trim().split("\n").length);
-  for (const s of scored) assert.ok(s.score > 0 && s.score <= 1, String(s.score));
+  for (const s of scored) assert.ok(s.greedy === true ? s.score === undefined : s.score > 0 && s.score <= 1, String(s.score));
   const results = JSON.parse(readFileSync(join(out, "eval/detailed/results.json"), "utf8")) as { results: Record<string, number> };
   for (const k of ["line-evaluator.rr.all@4", "line-evaluator.rr.top2@4", "line-evaluator.wrr.top2@4"]) assert.equal(typeof results.results[k], "number", k);
   const auc = withinProblemAuc(scored.filter((s) => s.greedy !== true));

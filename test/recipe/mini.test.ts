@@ -160,10 +160,12 @@ test("the miniature recipe writes every file of the run folder, and a rerun redo
   assert.equal(results.main, "detailed");
   assert.deepEqual(Object.keys(results.arms), arms);
   for (const k of ["pass@1", "pass@4", "maj1@4", "maj1@4_stderr"]) assert.equal(typeof results.results[k], "number", k);
-  // Every sample of the main generator carries the evaluator's score, and the re-ranking rows exist.
-  const scored = read(ref, "score/detailed/samples.jsonl").trim().split("\n").map((l) => JSON.parse(l) as { score?: number });
+  // Every sampled candidate of the main generator carries the evaluator's score, and the re-ranking
+  // rows exist; the greedy samples, which no strategy re-ranks, are left unscored.
+  const scored = read(ref, "score/detailed/samples.jsonl").trim().split("\n").map((l) => JSON.parse(l) as { score?: number; greedy?: boolean });
   assert.equal(scored.length, 12 * 5);
-  assert.ok(scored.every((s) => typeof s.score === "number" && s.score >= 0 && s.score <= 1));
+  assert.ok(scored.filter((s) => s.greedy !== true).every((s) => typeof s.score === "number" && s.score >= 0 && s.score <= 1));
+  assert.deepEqual(scored.filter((s) => s.greedy === true).map((s) => s.score), Array(12).fill(undefined));
   assert.equal(typeof results.results["rr.all@4"], "number");
   // The likelihood baselines: every sample scored by the generator's own probability of it (whole
   // sequence, per-token geometric mean, least likely token) in one pass, and re-ranking by each in
@@ -173,11 +175,13 @@ test("the miniature recipe writes every file of the run folder, and a rerun redo
   const [lik, likToken, likMin] = ["likelihood.jsonl", "likelihood-token.jsonl", "likelihood-min.jsonl"].map(likOf);
   for (const l of [lik, likToken, likMin]) {
     assert.equal(l.length, 12 * 5);
-    assert.ok(l.every((s) => typeof s.score === "number" && s.score > 0 && s.score <= 1));
+    assert.ok(l.filter((s) => s.greedy !== true).every((s) => typeof s.score === "number" && s.score > 0 && s.score <= 1));
+    assert.ok(l.filter((s) => s.greedy === true).every((s) => s.score === undefined));
   }
   // The same samples in the same order; the product of the token probabilities is at most the least
   // one, which is at most their geometric mean.
   lik.forEach((s, i) => {
+    if (s.greedy === true) return;
     assert.deepEqual([likToken[i].problem_id, likToken[i].sample, likMin[i].problem_id, likMin[i].sample], [s.problem_id, s.sample, s.problem_id, s.sample]);
     assert.ok(s.score! <= likMin[i].score! * (1 + 1e-12) && likMin[i].score! <= likToken[i].score! * (1 + 1e-12), `${s.problem_id}#${s.sample}`);
   });
@@ -203,12 +207,12 @@ test("the miniature recipe writes every file of the run folder, and a rerun redo
   for (const [p, rows] of [["likelihood", lik], ["likelihood-token", likToken], ["likelihood-min", likMin]] as const) {
     assert.ok(Math.abs(results.results[`${p}.auc`] - aucOf(rows)) < 1e-6, `${p}.auc ${results.results[`${p}.auc`]} vs ${aucOf(rows)}`);
   }
-  // The base model as the evaluator before evaluator training: every sample scored (scoreTopK 0, as
-  // the evaluator) through the same template, in the evaluator's order; re-ranking by it and its
+  // The base model as the evaluator before evaluator training: every sampled candidate scored
+  // (scoreTopK 0, as the evaluator; the greedy samples are not) through the same template, in the evaluator's order; re-ranking by it and its
   // AUC, recomputed from its own file, in the results and in table (2).
   const baseEval = likOf("base-evaluator.jsonl");
   assert.equal(baseEval.length, 12 * 5);
-  assert.ok(baseEval.every((s) => typeof s.score === "number" && s.score >= 0 && s.score <= 1));
+  assert.ok(baseEval.every((s) => (s.greedy === true ? s.score === undefined : typeof s.score === "number" && s.score >= 0 && s.score <= 1)));
   const scoredRows = read(ref, "score/detailed/samples.jsonl").trim().split("\n").map((l) => JSON.parse(l) as Lik);
   baseEval.forEach((s, i) => assert.deepEqual([s.problem_id, s.sample, s.correct], [scoredRows[i].problem_id, scoredRows[i].sample, scoredRows[i].correct]));
   assert.ok(baseEval.some((s, i) => s.score !== scoredRows[i].score), "the base model's scores are not the trained evaluator's");

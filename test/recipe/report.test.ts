@@ -13,8 +13,8 @@ import { resolveRecipeObject } from "../../src/recipe/schema.js";
 const strategies: Strategy[] = [{ kind: "maj1" }, { kind: "rr.all" }, { kind: "rr.top", k: 2 }, { kind: "wrr" }, { kind: "wrr.top", k: 2 }, { kind: "maj1.top", n: 2 }];
 
 /** An arm whose problem i is answered correctly by `good(i)` of its 4 samples; scores favour correct ones when `scored`. */
-function arm(name: string, good: (i: number) => number, scored: boolean): ArmResult {
-  const problems: ProblemSamples[] = Array.from({ length: 8 }, (_, i) => {
+function arm(name: string, good: (i: number) => number, scored: boolean, count = 8): ArmResult {
+  const problems: ProblemSamples[] = Array.from({ length: count }, (_, i) => {
     const g = good(i);
     const correct = [0, 1, 2, 3].map((k) => k < g);
     return {
@@ -66,6 +66,13 @@ test("tables: SSFT by style with paired rows; re-ranking with calls when scored,
   assert.deepEqual(t3.rows.map((r) => r[0].split(" (")[0]), ["SSFT", "MTSF", "control", "MTSF − SSFT", "MTSF − control"]);
   assert.equal(t3.rows[1][1], "100.0 ± 0.0");
   assert.equal(withMtsf.paired["mtsf-control/pass@1"].diff, 0.25);
+  assert.doesNotMatch(t3.note ?? "", /first/);
+  // Arms sampled on fewer problems (sampledProblems): the notes say so, and paired rows use the shared problems.
+  const few = paperTables(recipe, [arm("terse", (i) => (i < 4 ? 1 : 0), false, 4), detailed], { mtsf: arm("mtsf", () => 4, false, 5), control: arm("control", () => 4, false, 5) });
+  assert.match(few.tables[0].note ?? "", /terse's Maj1 and Pass@N on the first 4/);
+  assert.equal(few.paired["detailed-terse/maj1@4"].problems, 4);
+  assert.match(few.tables[2].note ?? "", /mtsf's Maj1 and Pass@N on the first 5, control's Maj1 and Pass@N on the first 5/);
+  assert.equal(few.paired["mtsf-detailed/maj1@4"].problems, 5);
 
   const unscored = paperTables(recipe, [terse, arm("detailed", () => 2, false)]).tables[1];
   assert.match(unscored.title, /not available/);

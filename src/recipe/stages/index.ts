@@ -41,7 +41,7 @@ export function planStages(r: Recipe): Stage[] {
   }
   const needEvalData = r.evaluator.enabled || r.mtsf.enabled;
   for (const g of r.generators) {
-    const arm: Arm = { name: g.name, model: modelOf(r, g) };
+    const arm: Arm = { name: g.name, model: modelOf(r, g), ...(g.sampledProblems !== null ? { sampledProblems: g.sampledProblems } : {}) };
     stages.push(sampleStage(r, arm), gradeStage(r, arm));
     const scored = r.evaluator.enabled && g === main;
     if (g === main && needEvalData) stages.push(evaluatorSampleStage(r, main), evaluatorGradeStage(r));
@@ -58,7 +58,8 @@ export function planStages(r: Recipe): Stage[] {
   }
   if (r.mtsf.enabled) {
     stages.push(mtsfStage(r, main), controlStage(r, main));
-    for (const arm of [{ name: "mtsf", model: { rel: paths.mtsfModel } }, { name: "control", model: { rel: paths.controlModel } }]) {
+    const sampledProblems = r.mtsf.sampledProblems !== null ? { sampledProblems: r.mtsf.sampledProblems } : {};
+    for (const arm of [{ name: "mtsf", model: { rel: paths.mtsfModel }, ...sampledProblems }, { name: "control", model: { rel: paths.controlModel }, ...sampledProblems }]) {
       stages.push(sampleStage(r, arm), gradeStage(r, arm), evalStage(r, arm, false));
     }
   }

@@ -122,7 +122,7 @@ export function lineEvaluatorScoreStage(r: Recipe, gen: Recipe["generators"][num
   return {
     id: `score/${gen.name}/line-evaluator`,
     title: `score ${gen.name}'s test samples with the line evaluator (p of every line true)`,
-    version: 1,
+    version: 2,
     config: { contextSize, template: r.promptTemplate, ...promptFormatConfig(r) },
     inputs: [paths.test, paths.graded(gen.name), paths.lineEvaluatorModel],
     outputs: [out],

@@ -8,13 +8,13 @@ import { seedOf } from "../schema.js";
 import type { Stage } from "../framework.js";
 import { paths, readProblemList, promptFormatConfig, recipeGeneratorFormat, type Arm } from "./shared.js";
 
-/** The sampling settings that shape the samples (threads and parallelism do not). */
-export function samplingConfig(r: Recipe): Record<string, unknown> {
+/** The sampling settings that shape the samples (threads and parallelism do not); `problems`: the N-sampled test problems of the arm. */
+export function samplingConfig(r: Recipe, problems: number = r.sampling.problems): Record<string, unknown> {
   const s = r.sampling;
   return {
     n: s.n,
     greedy: s.greedy,
-    ...(s.problems > 0 ? { problems: s.problems } : {}),
+    ...(problems > 0 ? { problems } : {}),
     temperature: s.temperature,
     topP: s.topP,
     topK: s.topK,
@@ -31,11 +31,12 @@ export function samplingConfig(r: Recipe): Record<string, unknown> {
 export function sampleStage(r: Recipe, gen: Arm): Stage {
   const m = gen.model;
   const s = r.sampling;
+  const nProblems = gen.sampledProblems ?? s.problems;
   return {
     id: `sample/${gen.name}`,
-    title: `sample ${s.greedy ? "1 greedy + " : ""}${s.n} solutions per test problem${s.problems > 0 ? ` (the N on the first ${s.problems})` : ""} from ${gen.name}`,
+    title: `sample ${s.greedy ? "1 greedy + " : ""}${s.n} solutions per test problem${nProblems > 0 ? ` (the N on the first ${nProblems})` : ""} from ${gen.name}`,
     version: 1,
-    config: samplingConfig(r),
+    config: samplingConfig(r, nProblems),
     inputs: [paths.test, ...(m.rel ? [m.rel] : [])],
     externalInputs: m.abs ? [m.abs] : [],
     outputs: [paths.samples(gen.name)],
@@ -67,7 +68,7 @@ export function sampleStage(r: Recipe, gen: Arm): Stage {
           tokens += g.tokens;
           seconds += g.seconds;
         }
-        const sampled = s.problems > 0 ? problems.slice(0, s.problems) : problems;
+        const sampled = nProblems > 0 ? problems.slice(0, nProblems) : problems;
         const res = await runSampling({ ...common, problems: sampled, n: s.n });
         tokens += res.tokens;
         seconds += res.seconds;

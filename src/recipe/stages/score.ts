@@ -42,7 +42,8 @@ export async function scoreTestSamples(
     ...(specialTokens ? { specialTokens: true } : {}),
   });
   try {
-    return await runScoring({ ...how(scorer), scorer, problems, samples, out });
+    // Greedy samples are never re-ranked: scoring them would only cost time.
+    return await runScoring({ ...how(scorer), scorer, problems, samples, out, skipGreedy: true });
   } finally {
     await scorer.close();
   }
@@ -60,7 +61,7 @@ export function likelihoodStage(r: Recipe, gen: Recipe["generators"][number]): S
   return {
     id: `likelihood/${gen.name}`,
     title: `score ${gen.name}'s test samples by the generator's own likelihood (the evaluator's baselines)`,
-    version: 2,
+    version: 3,
     config: { contextSize, template: r.promptTemplate, ...promptFormatConfig(r) },
     inputs: [paths.test, paths.graded(gen.name), ...(m.rel ? [m.rel] : [])],
     externalInputs: m.abs ? [m.abs] : [],
@@ -115,7 +116,7 @@ export function scoreStage(r: Recipe, gen: Recipe["generators"][number]): Stage 
   return {
     id: `score/${gen.name}`,
     title: `score ${gen.name}'s test samples with the evaluator${r.evaluator.scoreTopK > 0 ? ` (top-${r.evaluator.scoreTopK} clusters only)` : ""}`,
-    version: 1,
+    version: 2,
     config: { scoreTopK: r.evaluator.scoreTopK, template: r.evaluator.template, contextSize, cluster: r.eval.cluster },
     inputs: [paths.test, paths.graded(gen.name), paths.evaluatorModel],
     outputs: [paths.scored(gen.name)],
@@ -141,7 +142,7 @@ export function baseEvaluatorStage(r: Recipe, gen: Recipe["generators"][number])
   return {
     id: `score/${gen.name}/base-evaluator`,
     title: `score ${gen.name}'s test samples with the base model as the evaluator (no evaluator training)${r.evaluator.scoreTopK > 0 ? ` (top-${r.evaluator.scoreTopK} clusters only)` : ""}`,
-    version: 1,
+    version: 2,
     config: { scoreTopK: r.evaluator.scoreTopK, template: r.evaluator.template, promptTemplate: r.promptTemplate, contextSize, cluster: r.eval.cluster },
     inputs: [paths.test, paths.graded(gen.name)],
     externalInputs: base !== null ? [base] : [],

@@ -96,6 +96,8 @@ export interface Arm {
   name: string;
   /** The model: a run-folder path or an absolute one. */
   model: { rel?: string; abs?: string };
+  /** Test problems that get its N samples (the first ones; 0: all); absent: `sampling.problems`. */
+  sampledProblems?: number;
 }
 
 /**
