@@ -133,3 +133,34 @@ export function withinProblemAuc(
   }
   return pairs === 0 ? null : { auc: wins / pairs, pairs, problems: used };
 }
+
+type ScoredProblem = { id?: string; correct: ReadonlyArray<boolean>; scores?: ReadonlyArray<number | null | undefined> };
+const hasScore = (s: number | null | undefined): s is number => typeof s === "number" && Number.isFinite(s);
+
+/**
+ * withinProblemAuc with every candidate in: those without a score rank below every scored one of
+ * their problem (ties among them count half), as the re-ranking strategies rank them. For an
+ * evaluator that leaves some candidates unscored (too long for its context, outside the top-K
+ * clusters), this is the AUC of the ranking re-ranking actually uses.
+ */
+export function withinProblemAucUnscoredLast(problems: ReadonlyArray<ScoredProblem>): ReturnType<typeof withinProblemAuc> {
+  return withinProblemAuc(
+    problems.map((p) => {
+      const s = p.scores ?? [];
+      const floor = Math.min(0, ...s.filter(hasScore)) - 1;
+      return { correct: p.correct, scores: p.correct.map((_, i) => (hasScore(s[i]) ? s[i] : floor)) };
+    }),
+  );
+}
+
+/**
+ * The scores of `problems` kept only on the candidates that `reference` scored (same problem id,
+ * same sample index): another score's AUC on exactly the pairs an evaluator's AUC rests on.
+ */
+export function onScoredCandidates<P extends ScoredProblem & { id: string }>(problems: readonly P[], reference: ReadonlyArray<ScoredProblem & { id: string }>): P[] {
+  const ref = new Map(reference.map((p) => [p.id, p.scores ?? []]));
+  return problems.map((p) => {
+    const r = ref.get(p.id) ?? [];
+    return { ...p, scores: p.correct.map((_, i) => (hasScore(r[i]) ? p.scores?.[i] : undefined)) };
+  });
+}

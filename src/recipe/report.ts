@@ -159,6 +159,7 @@ export function paperTables(recipe: Recipe, arms: ArmResult[], mtsfArms?: MtsfAr
               leAuc !== undefined ? `; its AUC ${leAuc.toFixed(3)}` : ""
             }.`
           : "") +
+        likeForLike(t, baselines) +
         (baselines.length > 0
           ? ` Baseline rows: the same strategies with the generator's own probability of each solution as the score, no evaluator: ${baselines
               .map((b) => `"(${b.label})" ${BASELINE_MEANING[b.per]}`)
@@ -227,6 +228,22 @@ export function paperTables(recipe: Recipe, arms: ArmResult[], mtsfArms?: MtsfAr
     });
   }
   return { tables, paired };
+}
+
+/**
+ * Table (2)'s like-for-like AUCs, when the evaluator left candidates unscored (eval stage:
+ * `evaluator.auc.all`, `<baseline>.auc.evaluator-scored`); empty otherwise.
+ */
+function likeForLike(t: MetricTable, baselines: ReadonlyArray<(typeof likelihoodBaselines)[number]>): string {
+  const all = t["evaluator.auc.all"];
+  if (all === undefined) return "";
+  const on = baselines.filter((b) => t[`${b.prefix}.auc.evaluator-scored`] !== undefined).map((b) => `${b.label} ${t[`${b.prefix}.auc.evaluator-scored`].toFixed(3)}`);
+  const be = t[`${baseEvaluatorBaseline.prefix}.auc.all`];
+  return (
+    " The evaluator left some candidates unscored (too long for its context, or outside the top-K clusters), so its AUC rests on fewer pairs than the baselines'." +
+    (on.length > 0 ? ` On the ${t["evaluator.auc:pairs"]} pairs it scored, the baselines' AUCs are: ${on.join(", ")}.` : "") +
+    ` Over all ${t["evaluator.auc.all:pairs"]} pairs, with the unscored candidates ranked last (as re-ranking ranks them), the evaluator's AUC is ${all.toFixed(3)}${be !== undefined ? ` (the base model as evaluator: ${be.toFixed(3)})` : ""}.`
+  );
 }
 
 /** What each likelihood baseline's score is, for table (2)'s note. */

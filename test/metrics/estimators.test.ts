@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { binomial, bootstrapResamples, bootstrapStderr, passAtK, subsetsOf, withinProblemAuc } from "../../src/metrics/estimators.js";
+import { binomial, bootstrapResamples, bootstrapStderr, onScoredCandidates, passAtK, subsetsOf, withinProblemAuc, withinProblemAucUnscoredLast } from "../../src/metrics/estimators.js";
 import { Rng } from "../../src/util/rng.js";
 
 test("pass@k by hand", () => {
@@ -85,4 +85,28 @@ test("within-problem AUC by hand: pairs only inside a problem, ties half, unscor
   const correct = [true, false, true, false];
   assert.equal(withinProblemAuc([{ correct, scores: [0.9, 0.1, 0.8, 0.2] }])?.auc, 1);
   assert.equal(withinProblemAuc([{ correct, scores: [0.1, 0.9, 0.2, 0.8] }])?.auc, 0);
+});
+
+test("within-problem AUC with unscored candidates ranked last, and another score's AUC on the candidates an evaluator scored", () => {
+  // Problem a: correct 0.9 and unscored; incorrect 0.7 and unscored. Ranked last, the unscored ones
+  // tie with each other: 0.9>0.7 win, 0.9>unscored win, unscored<0.7 loss, unscored=unscored half.
+  // Problem b: one correct scored below zero (a log-probability), one incorrect unscored: still above it.
+  const ev = [
+    { id: "a", correct: [true, true, false, false], scores: [0.9, undefined, 0.7, null] },
+    { id: "b", correct: [true, false], scores: [-5, undefined] },
+  ];
+  assert.deepEqual(withinProblemAucUnscoredLast(ev), { auc: 3.5 / 5, pairs: 5, problems: 2 });
+  // Scored only: a's one pair (win); b has no pair.
+  assert.deepEqual(withinProblemAuc(ev), { auc: 1, pairs: 1, problems: 1 });
+  // A baseline that scores everything, seen on the evaluator's candidates only: a's samples 0 and 2.
+  const lik = [
+    { id: "a", correct: [true, true, false, false], scores: [0.1, 0.9, 0.5, 0.2] },
+    { id: "b", correct: [true, false], scores: [0.3, 0.4] },
+  ];
+  assert.deepEqual(withinProblemAuc(lik), { auc: 2 / 5, pairs: 5, problems: 2 });
+  const on = onScoredCandidates(lik, ev);
+  assert.deepEqual(on.map((p) => p.scores), [[0.1, undefined, 0.5, undefined], [0.3, undefined]]);
+  assert.deepEqual(withinProblemAuc(on), { auc: 0, pairs: 1, problems: 1 });
+  // A problem the evaluator did not see at all keeps none of the baseline's scores.
+  assert.deepEqual(onScoredCandidates([{ id: "z", correct: [true], scores: [1] }], ev)[0].scores, [undefined]);
 });

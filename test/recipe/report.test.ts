@@ -124,6 +124,13 @@ test("table (2): RR.All and W.RR.Top2 rows for each likelihood baseline, named b
   assert.equal(t["evaluator.auc"], 1);
   assert.match(table.note ?? "", /problems\): 1\.000; the baselines' AUCs: sequence likelihood 0\.718, per-token likelihood 0\.701, min token probability 0\.650\./);
   assert.match(table.note ?? "", /"\(min token probability\)" the probability of its least likely token/);
+  assert.doesNotMatch(table.note ?? "", /unscored/);
+  // An evaluator that left candidates unscored: the baselines' AUCs on its pairs, and its own over all pairs.
+  Object.assign(t, { "evaluator.auc.all": 0.727, "evaluator.auc.all:pairs": 1585, "likelihood.auc.evaluator-scored": 0.631, "likelihood-token.auc.evaluator-scored": 0.656, "base-evaluator.auc.all": 0.717 });
+  const partial = paperTables(recipe, [terse, detailed]).tables[1].note ?? "";
+  assert.match(partial, /On the \d+ pairs it scored, the baselines' AUCs are: sequence likelihood 0\.631, per-token likelihood 0\.656\./);
+  assert.match(partial, /Over all 1585 pairs, with the unscored candidates ranked last \(as re-ranking ranks them\), the evaluator's AUC is 0\.727 \(the base model as evaluator: 0\.717\)\./);
+  for (const k of ["evaluator.auc.all", "evaluator.auc.all:pairs", "likelihood.auc.evaluator-scored", "likelihood-token.auc.evaluator-scored", "base-evaluator.auc.all"]) delete t[k];
 
   const dir = mkdtempSync(join(tmpdir(), "mathtune-recipe-report-"));
   const written = writeRecipeReport(dir, recipe, [terse, detailed]);

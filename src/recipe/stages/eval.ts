@@ -4,6 +4,7 @@ import { exactEquivalence } from "../../select/cluster.js";
 import { graderEquivalence } from "../../grade/equivalence.js";
 import { needsScores, type Strategy } from "../../select/strategies.js";
 import { addGreedyOnly, evaluate } from "../../metrics/compute.js";
+import { onScoredCandidates, withinProblemAuc, withinProblemAucUnscoredLast } from "../../metrics/estimators.js";
 import { groupSamples, readSamples } from "../../metrics/samples.js";
 import { buildResults, writeReport } from "../../report/results.js";
 import type { Recipe } from "../schema.js";
@@ -28,7 +29,7 @@ export function evalStage(r: Recipe, gen: Arm, scored: boolean, baseline = false
   return {
     id: `eval/${gen.name}`,
     title: `metrics of ${gen.name}: Pass@1, Pass@k, Maj1@k, MajK@k${scored ? ", re-ranking" : ""}`,
-    version: 1,
+    version: 2,
     config: evalSettings(r),
     inputs: [paths.test, samplesRel, ...baselines.map((b) => b.file(gen.name))],
     outputs: [paths.evalResults(gen.name), `${paths.evalDir(gen.name)}/report.md`, `${paths.evalDir(gen.name)}/report.html`, paths.perProblem(gen.name)],
@@ -56,6 +57,18 @@ export function evalStage(r: Recipe, gen: Arm, scored: boolean, baseline = false
       // likelihoods: `likelihood.*` sequence, `likelihood-token.*`, `likelihood-min.*`; the base model
       // as evaluator: `base-evaluator.*`; the line evaluator: `line-evaluator.*`), each one's
       // within-problem AUC as `<prefix>.auc`.
+      // When the evaluator leaves candidates unscored (too long for its context, outside the top-K
+      // clusters), its AUC rests on fewer pairs than a baseline's that scores them all; two more
+      // figures make the comparison like for like: each baseline's AUC on the candidates the
+      // evaluator scored (`<prefix>.auc.evaluator-scored`), and the evaluator's AUC over every
+      // candidate with the unscored ones ranked last, as re-ranking ranks them (`evaluator.auc.all`).
+      const partial = grouped.scored > 0 && grouped.unscored > 0;
+      const put = (key: string, auc: ReturnType<typeof withinProblemAuc>): void => {
+        if (auc === null) return;
+        ev0.results[key] = auc.auc;
+        ev0.results[`${key}:pairs`] = auc.pairs;
+      };
+      if (partial) put("evaluator.auc.all", withinProblemAucUnscoredLast(grouped.problems));
       for (const b of baselines) {
         const lgrouped = groupSamples(readSamples(ctx.path(b.file(gen.name))), { problems, allowGreedyOnly: true });
         if (lgrouped.scored > 0) {
@@ -63,6 +76,10 @@ export function evalStage(r: Recipe, gen: Arm, scored: boolean, baseline = false
           for (const [k, v] of Object.entries(lev.results)) {
             if (/^(rr|wrr)\./.test(k)) ev0.results[`${b.prefix}.${k}`] = v;
             else if (k.startsWith("evaluator.auc")) ev0.results[`${b.prefix}.${k.slice("evaluator.".length)}`] = v;
+          }
+          if (partial) {
+            put(`${b.prefix}.auc.evaluator-scored`, withinProblemAuc(onScoredCandidates(lgrouped.problems, grouped.problems)));
+            if (lgrouped.unscored > 0) put(`${b.prefix}.auc.all`, withinProblemAucUnscoredLast(lgrouped.problems));
           }
         }
       }
