@@ -21,7 +21,7 @@ import { markdownTable } from "../report/markdown.js";
 import { renderPlots } from "../report/html.js";
 import { esc, lineChart, PALETTE, type Series } from "../report/svg.js";
 import type { Recipe } from "./schema.js";
-import { baseEvaluatorBaseline, likelihoodBaselines, lineEvaluatorRow } from "./stages/shared.js";
+import { baseEvaluatorBaseline, contrastiveRow, likelihoodBaselines, lineEvaluatorRow } from "./stages/shared.js";
 
 /** One generator arm's evaluation. */
 export interface ArmResult {
@@ -136,6 +136,10 @@ export function paperTables(recipe: Recipe, arms: ArmResult[], mtsfArms?: MtsfAr
     const le = lineEvaluatorRow.prefix;
     const lineKeys = ["rr.all", `rr.top${K}`, `wrr.top${K}`].filter((k) => t[`${le}.${k}@${N}`] !== undefined);
     const leAuc = t[`${le}.auc`];
+    // The sequence-contrastive re-ranker, not the paper's evaluator (`contrastive.*`).
+    const ct = contrastiveRow.prefix;
+    const ctKeys = ["rr.all", `rr.top${K}`, `wrr.top${K}`].filter((k) => t[`${ct}.${k}@${N}`] !== undefined);
+    const ctAuc = t[`${ct}.auc`];
     tables.push({
       title: `(2) Re-ranking with the evaluator (${main.name}, N = ${N})`,
       note:
@@ -159,6 +163,11 @@ export function paperTables(recipe: Recipe, arms: ArmResult[], mtsfArms?: MtsfAr
               leAuc !== undefined ? `; its AUC ${leAuc.toFixed(3)}` : ""
             }.`
           : "") +
+        (ctKeys.length > 0 || ctAuc !== undefined
+          ? ` "(${contrastiveRow.label})" rows: the ${main.name} generator fine-tuned on the evaluator's samples so that its likelihood of a correct solution exceeds that of an incorrect one of the same problem (the sequence-level contrastive loss, contrastive.enabled), its sequence likelihood as the score; not the paper's evaluator${
+              ctAuc !== undefined ? `; its AUC ${ctAuc.toFixed(3)}` : ""
+            }.`
+          : "") +
         likeForLike(t, baselines) +
         (baselines.length > 0
           ? ` Baseline rows: the same strategies with the generator's own probability of each solution as the score, no evaluator: ${baselines
@@ -174,6 +183,7 @@ export function paperTables(recipe: Recipe, arms: ArmResult[], mtsfArms?: MtsfAr
               .map((k) => [`${displayName(k)} (${baseEvaluatorBaseline.label})`, pc(t[`${be}.${k}@${N}`], t[`${be}.${k}@${N}_stderr`]), ((t[`${be}.${k}@${N}:calls`] ?? 0) / main.results.meta.problems).toFixed(1)])
           : []),
         ...lineKeys.map((k) => [`${displayName(k)} (${lineEvaluatorRow.label})`, pc(t[`${le}.${k}@${N}`], t[`${le}.${k}@${N}_stderr`]), ((t[`${le}.${k}@${N}:calls`] ?? 0) / main.results.meta.problems).toFixed(1)]),
+        ...ctKeys.map((k) => [`${displayName(k)} (${contrastiveRow.label})`, pc(t[`${ct}.${k}@${N}`], t[`${ct}.${k}@${N}_stderr`]), ((t[`${ct}.${k}@${N}:calls`] ?? 0) / main.results.meta.problems).toFixed(1)]),
         ...baselines.flatMap((b) =>
           ["rr.all", `wrr.top${K}`]
             .filter((k) => t[`${b.prefix}.${k}@${N}`] !== undefined)

@@ -244,6 +244,27 @@ const LineEvaluatorSchema = z.strictObject({
   lr: z.number().positive().nullable().default(null),
 });
 
+const ContrastiveSchema = z.strictObject({
+  /**
+   * Also train the sequence-level contrastive re-ranker and report re-ranking by it beside the
+   * paper's evaluator (`contrastive.*` in the results; not the paper's evaluator): the main
+   * generator fine-tuned on the evaluator's graded samples with the `seq-contrastive` loss
+   * (log p(X+|P) above log p(X-|P) by a margin, plus the MLE of X+), whose sequence likelihood then
+   * scores the test samples. Needs evaluator.enabled (it shares the evaluator's samples).
+   */
+  enabled: z.boolean().default(false),
+  steps: posInt.default(300),
+  batch: posInt.default(8),
+  /** Tokens per row; null: evaluator.seqLen. */
+  seqLen: posInt.nullable().default(null),
+  /** Peak learning rate; null: the trainer's fine-tuning default. */
+  lr: z.number().positive().nullable().default(null),
+  /** The margin λ on the log-likelihoods. */
+  lambda: z.number().min(0).default(1),
+  /** Weight of the per-token MLE of the correct sample. */
+  alpha: z.number().min(0).default(1),
+});
+
 const MtsfSchema = z.strictObject({
   /**
    * Multi-task sequential fine-tuning of the main generator: its SSFT model trained as an evaluator
@@ -309,6 +330,7 @@ export const RecipeSchema = z.strictObject({
   grade: GradeSchema.prefault({}),
   evaluator: EvaluatorSchema.prefault({}),
   lineEvaluator: LineEvaluatorSchema.prefault({}),
+  contrastive: ContrastiveSchema.prefault({}),
   mtsf: MtsfSchema.prefault({}),
   eval: EvalSchema.prefault({}),
 });

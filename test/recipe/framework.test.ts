@@ -256,6 +256,24 @@ test("the plan: the stages a recipe asks for, in order, with the inputs each rea
   assert.ok(own?.inputs.includes("sft/d/model.gguf") && !own.inputs.includes("evaluator/train/model.gguf"));
 });
 
+test("the plan with the sequence-contrastive re-ranker: its train and score stages before the eval stage, which reads its scores; it needs the evaluator", async () => {
+  const { planStages } = await import("../../src/recipe/stages/index.js");
+  const base = { generators: [{ name: "d", style: "detailed" }], evaluator: { enabled: true, seqLen: 320 } };
+  const without = planStages(resolveRecipeObject(base, "r.json", "/"));
+  const withIt = planStages(resolveRecipeObject({ ...base, contrastive: { enabled: true, steps: 30, lr: 0.0003 } }, "r.json", "/"));
+  const ids = withIt.map((s) => s.id);
+  assert.deepEqual(ids.slice(ids.indexOf("likelihood/d") + 1, ids.indexOf("eval/d")), ["contrastive/train", "score/d/contrastive"]);
+  const train = withIt.find((s) => s.id === "contrastive/train");
+  assert.deepEqual(train?.inputs, ["evaluator/problems.jsonl", "evaluator/graded.jsonl", "sft/d/model.gguf"]);
+  assert.deepEqual(train?.outputs, ["contrastive/train/model.gguf"]);
+  assert.equal((train?.config as { seqLen: number }).seqLen, 320, "seqLen null: the evaluator's");
+  assert.deepEqual(withIt.find((s) => s.id === "score/d/contrastive")?.outputs, ["score/d/contrastive.jsonl"]);
+  assert.deepEqual(withIt.find((s) => s.id === "eval/d")?.inputs.slice(-1), ["score/d/contrastive.jsonl"]);
+  // Turning it on changes no other stage's key.
+  for (const s of without) assert.deepEqual(withIt.find((x) => x.id === s.id)?.config, s.config, s.id);
+  assert.throws(() => planStages(resolveRecipeObject({ generators: base.generators, contrastive: { enabled: true } }, "r.json", "/")), /contrastive\.enabled needs evaluator\.enabled/);
+});
+
 test("the plan: sampledProblems gives a generator, or the MTSF model and its control, its own N-sampled test problems; the other arms keep their stage keys", async () => {
   const { planStages } = await import("../../src/recipe/stages/index.js");
   const gens = [{ name: "t", style: "terse" }, { name: "d", style: "detailed" }];

@@ -131,6 +131,15 @@ test("table (2): RR.All and W.RR.Top2 rows for each likelihood baseline, named b
   assert.match(partial, /On the \d+ pairs it scored, the baselines' AUCs are: sequence likelihood 0\.631, per-token likelihood 0\.656\./);
   assert.match(partial, /Over all 1585 pairs, with the unscored candidates ranked last \(as re-ranking ranks them\), the evaluator's AUC is 0\.727 \(the base model as evaluator: 0\.717\)\./);
   for (const k of ["evaluator.auc.all", "evaluator.auc.all:pairs", "likelihood.auc.evaluator-scored", "likelihood-token.auc.evaluator-scored", "base-evaluator.auc.all"]) delete t[k];
+  // The sequence-contrastive re-ranker's rows, marked as not the paper's evaluator, and its AUC.
+  Object.assign(t, { "contrastive.rr.all@4": 0.875, "contrastive.rr.all@4_stderr": 0.05, "contrastive.rr.all@4:calls": 32, "contrastive.wrr.top2@4": 0.75, "contrastive.auc": 0.914 });
+  const ct = paperTables(recipe, [terse, detailed]).tables[1];
+  assert.deepEqual(ct.rows.filter((r) => r[0].includes("contrastive")), [
+    ["RR.All (sequence-contrastive re-ranker, not the paper's evaluator)", "87.5 ± 5.0", "4.0"],
+    ["W.RR.Top2 (sequence-contrastive re-ranker, not the paper's evaluator)", "75.0", "0.0"],
+  ]);
+  assert.match(ct.note ?? "", /not the paper's evaluator; its AUC 0\.914\./);
+  for (const k of Object.keys(t)) if (k.startsWith("contrastive.")) delete t[k];
 
   const dir = mkdtempSync(join(tmpdir(), "mathtune-recipe-report-"));
   const written = writeRecipeReport(dir, recipe, [terse, detailed]);

@@ -10,7 +10,7 @@ import { buildResults, writeReport } from "../../report/results.js";
 import type { Recipe } from "../schema.js";
 import { seedOf } from "../schema.js";
 import type { Stage } from "../framework.js";
-import { baseEvaluatorBaseline, likelihoodBaselines, lineEvaluatorRow, paths, readProblemList, type Arm } from "./shared.js";
+import { baseEvaluatorBaseline, contrastiveRow, likelihoodBaselines, lineEvaluatorRow, paths, readProblemList, type Arm } from "./shared.js";
 
 function evalSettings(r: Recipe): Record<string, unknown> {
   return { ...r.eval, seed: seedOf(r, "eval") };
@@ -22,10 +22,10 @@ function rerankStrategies(r: Recipe): Strategy[] {
   return [{ kind: "rr.all" }, { kind: "rr.top", k: K }, { kind: "wrr" }, { kind: "wrr.top", k: K }];
 }
 
-export function evalStage(r: Recipe, gen: Arm, scored: boolean, baseline = false, baseEvaluator = false, lineEvaluator = false): Stage {
+export function evalStage(r: Recipe, gen: Arm, scored: boolean, baseline = false, baseEvaluator = false, lineEvaluator = false, contrastive = false): Stage {
   const samplesRel = scored ? paths.scored(gen.name) : paths.graded(gen.name);
   // The other scores this stage re-ranks by: the likelihoods, the base model as evaluator, the line evaluator.
-  const baselines = [...(baseline ? likelihoodBaselines : []), ...(baseEvaluator ? [baseEvaluatorBaseline] : []), ...(lineEvaluator ? [lineEvaluatorRow] : [])];
+  const baselines = [...(baseline ? likelihoodBaselines : []), ...(baseEvaluator ? [baseEvaluatorBaseline] : []), ...(lineEvaluator ? [lineEvaluatorRow] : []), ...(contrastive ? [contrastiveRow] : [])];
   return {
     id: `eval/${gen.name}`,
     title: `metrics of ${gen.name}: Pass@1, Pass@k, Maj1@k, MajK@k${scored ? ", re-ranking" : ""}`,

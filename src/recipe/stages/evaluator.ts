@@ -101,25 +101,81 @@ function watchSteps(file: string, label: string, total: number): () => void {
 }
 
 export function evaluatorTrainStage(r: Recipe, main: Recipe["generators"][number]): Stage {
-  const m = modelOf(r, main);
   const { enabled: _on, n: _n, problems: _p, scoreTopK: _k, likelihoodBaseline: _l, baseBaseline: _b, device: _d, ...settings } = r.evaluator;
-  return {
+  return trainOnEvaluatorData(r, main, {
     id: "evaluator/train",
     title: `train the evaluator from ${main.name} (${r.evaluator.loss} loss, ${r.evaluator.steps} steps)`,
+    config: settings,
+    dir: paths.evalTrainDir,
+    model: paths.evaluatorModel,
+    loss: r.evaluator.loss,
+    lambda: r.evaluator.margin,
+    steps: r.evaluator.steps,
+    batch: r.evaluator.batch,
+    seqLen: r.evaluator.seqLen,
+    lr: r.evaluator.lr,
+  });
+}
+
+/**
+ * The sequence-level contrastive re-ranker (`contrastive`, not the paper's evaluator): the main
+ * generator fine-tuned on the evaluator's graded samples so that its likelihood of a correct sample
+ * of a problem exceeds that of an incorrect one (`seq-contrastive`); its sequence likelihood then
+ * scores the test samples (score/<main>/contrastive).
+ */
+export function contrastiveTrainStage(r: Recipe, main: Recipe["generators"][number]): Stage {
+  const c = r.contrastive;
+  return trainOnEvaluatorData(r, main, {
+    id: "contrastive/train",
+    title: `train the sequence-contrastive re-ranker from ${main.name} (${c.steps} steps; not the paper's evaluator)`,
+    config: { ...c, seqLen: c.seqLen ?? r.evaluator.seqLen, perProblem: r.evaluator.perProblem, valFraction: r.evaluator.valFraction },
+    dir: paths.contrastiveTrainDir,
+    model: paths.contrastiveModel,
+    loss: "seq-contrastive",
+    lambda: c.lambda,
+    alpha: c.alpha,
+    steps: c.steps,
+    batch: c.batch,
+    seqLen: c.seqLen ?? r.evaluator.seqLen,
+    lr: c.lr,
+  });
+}
+
+interface TrainVariant {
+  id: string;
+  title: string;
+  config: Record<string, unknown>;
+  dir: string;
+  model: string;
+  loss: Recipe["evaluator"]["loss"] | "seq-contrastive";
+  lambda: number;
+  alpha?: number;
+  steps: number;
+  batch: number;
+  seqLen: number | null;
+  lr: number | null;
+}
+
+/** A training run of the main generator on the evaluator's graded samples (the evaluator, or the contrastive re-ranker). */
+function trainOnEvaluatorData(r: Recipe, main: Recipe["generators"][number], v: TrainVariant): Stage {
+  const m = modelOf(r, main);
+  return {
+    id: v.id,
+    title: v.title,
     version: 1,
-    config: { ...settings, seed: seedOf(r, "sft"), ...loraKey(r), ...deviceKey(r.evaluator.device) },
+    config: { ...v.config, seed: seedOf(r, "sft"), ...loraKey(r), ...deviceKey(r.evaluator.device) },
     inputs: [paths.evalProblems, paths.evalGraded, ...(m.rel ? [m.rel] : [])],
     externalInputs: m.abs ? [m.abs] : [],
-    outputs: [paths.evaluatorModel],
-    workDirs: [paths.evalTrainDir],
+    outputs: [v.model],
+    workDirs: [v.dir],
     async run(ctx) {
       const { runEvaluatorTraining } = await import("../../train/evaluator.js");
       const { latestCheckpoint } = await import("../../train/checkpoints.js");
       const e = r.evaluator;
-      const out = ctx.path(paths.evalTrainDir);
+      const out = ctx.path(v.dir);
       const base = m.rel ? ctx.path(m.rel) : m.abs;
       if (base === undefined) throw new MathtuneError(ErrorCode.usage, "the evaluator needs a generator model to start from");
-      const stop = watchSteps(join(out, "metrics.jsonl"), "  evaluator/train", e.steps);
+      const stop = watchSteps(join(out, "metrics.jsonl"), `  ${v.id}`, v.steps);
       let res;
       try {
         res = await runEvaluatorTraining({
@@ -128,16 +184,17 @@ export function evaluatorTrainStage(r: Recipe, main: Recipe["generators"][number
           samples: ctx.path(paths.evalGraded),
           problems: ctx.path(paths.evalProblems),
           out,
-          loss: e.loss,
-          lambda: e.margin,
+          loss: v.loss,
+          lambda: v.lambda,
+          ...(v.alpha !== undefined ? { alpha: v.alpha } : {}),
           perProblem: e.perProblem,
-          steps: e.steps,
-          batch: e.batch,
+          steps: v.steps,
+          batch: v.batch,
           valFraction: e.valFraction,
           seed: seedOf(r, "sft"),
           resume: ctx.resuming && latestCheckpoint(out) !== undefined,
-          ...(e.seqLen !== null ? { seqLen: e.seqLen } : {}),
-          ...(e.lr !== null ? { lr: e.lr } : {}),
+          ...(v.seqLen !== null ? { seqLen: v.seqLen } : {}),
+          ...(v.lr !== null ? { lr: v.lr } : {}),
           ...(r.threads !== null ? { threads: r.threads } : {}),
           ...(r.precision !== "f32" ? { precision: r.precision } : {}),
           device: e.device,

@@ -10,13 +10,13 @@ import type { Recipe } from "../schema.js";
 import type { Stage } from "../framework.js";
 import { dataStage } from "./data.js";
 import { evalStage } from "./eval.js";
-import { evaluatorSampleStage, evaluatorGradeStage, evaluatorTrainStage } from "./evaluator.js";
+import { contrastiveTrainStage, evaluatorSampleStage, evaluatorGradeStage, evaluatorTrainStage } from "./evaluator.js";
 import { gradeStage } from "./grade.js";
 import { checkLineEvaluator, lineEvaluatorScoreStage, lineEvaluatorTrainStage } from "./line-evaluator.js";
 import { mtsfStage, controlStage } from "./mtsf.js";
 import { reportStage } from "./report.js";
 import { sampleStage } from "./sample.js";
-import { baseEvaluatorStage, likelihoodStage, scoreStage } from "./score.js";
+import { baseEvaluatorStage, contrastiveScoreStage, likelihoodStage, scoreStage } from "./score.js";
 import { sftStage } from "./sft.js";
 import { paths, modelOf, type Arm } from "./shared.js";
 
@@ -34,6 +34,9 @@ export function planStages(r: Recipe): Stage[] {
     throw new MathtuneError(ErrorCode.usage, `mtsf.enabled needs the main generator (${main.name}) to be trained here (sft: true)`);
   }
   checkLineEvaluator(r);
+  if (r.contrastive.enabled && !r.evaluator.enabled) {
+    throw new MathtuneError(ErrorCode.usage, "contrastive.enabled needs evaluator.enabled (it trains on the evaluator's samples and is reported beside it)");
+  }
   if (r.lora.rank !== null && r.model.base === null) {
     throw new MathtuneError(ErrorCode.usage, "lora.rank needs a base model to adapt (model.base); a new model of model.size is trained in full", {
       hint: "set model.base to a GGUF, or lora.rank to null",
@@ -54,7 +57,10 @@ export function planStages(r: Recipe): Stage[] {
     // The line evaluator, an ablation beside the paper's evaluator.
     const lineEval = scored && r.lineEvaluator.enabled;
     if (lineEval) stages.push(lineEvaluatorTrainStage(r, main), lineEvaluatorScoreStage(r, main));
-    stages.push(evalStage(r, arm, scored, baseline, baseEval, lineEval));
+    // The sequence-contrastive re-ranker, not the paper's evaluator.
+    const contrastive = scored && r.contrastive.enabled;
+    if (contrastive) stages.push(contrastiveTrainStage(r, main), contrastiveScoreStage(r, main));
+    stages.push(evalStage(r, arm, scored, baseline, baseEval, lineEval, contrastive));
   }
   if (r.mtsf.enabled) {
     stages.push(mtsfStage(r, main), controlStage(r, main));

@@ -9,7 +9,7 @@ import { graderEquivalence } from "../../grade/equivalence.js";
 import { readSamples } from "../../metrics/samples.js";
 import type { Recipe } from "../schema.js";
 import type { Stage, StageContext } from "../framework.js";
-import type { ScoringRunOptions, ScoringRunResult } from "../../sample/score-run.js";
+import type { LikelihoodPer, ScoringRunOptions, ScoringRunResult } from "../../sample/score-run.js";
 import type { LocalModel } from "../../sample/local.js";
 import { paths, modelOf, readProblemList, likelihoodBaselines, baseEvaluatorBaseline, promptFormatConfig, recipeGeneratorFormat } from "./shared.js";
 
@@ -57,33 +57,53 @@ export async function scoreTestSamples(
  */
 export function likelihoodStage(r: Recipe, gen: Recipe["generators"][number]): Stage {
   const m = modelOf(r, gen);
-  const contextSize = r.sampling.contextSize ?? r.sft.seqLen;
   return {
     id: `likelihood/${gen.name}`,
     title: `score ${gen.name}'s test samples by the generator's own likelihood (the evaluator's baselines)`,
     version: 3,
-    config: { contextSize, template: r.promptTemplate, ...promptFormatConfig(r) },
+    config: { contextSize: r.sampling.contextSize ?? r.sft.seqLen, template: r.promptTemplate, ...promptFormatConfig(r) },
     inputs: [paths.test, paths.graded(gen.name), ...(m.rel ? [m.rel] : [])],
     externalInputs: m.abs ? [m.abs] : [],
     outputs: likelihoodBaselines.map((b) => b.file(gen.name)),
     async run(ctx) {
       const model = m.rel ? ctx.path(m.rel) : m.abs;
       if (model === undefined) throw new MathtuneError(ErrorCode.usage, "the likelihood baseline needs a local generator model");
-      const [first, ...more] = likelihoodBaselines;
-      const format = r.promptFormat === "chat" ? await recipeGeneratorFormat(r) : undefined;
-      const res = await scoreTestSamples(ctx, r, gen.name, model, first.file(gen.name), contextSize, (scorer) => ({
-        likelihood: {
-          per: first.per,
-          more: more.map((b) => ({ per: b.per, out: ctx.path(b.file(gen.name)) })),
-          ...(r.promptTemplate !== null ? { promptTemplate: r.promptTemplate } : {}),
-        },
-        ...(format !== undefined ? { generatorPrompt: format.prompt } : {}),
-        fits: (text) => scorer.promptTokens(text).length <= scorer.contextSize,
-      }), format?.specialTokens === true);
-      ctx.say(`  ${res.calls} candidates scored${res.tooLong > 0 ? `; ${res.tooLong} too long to score` : ""}`);
-      return { calls: res.calls, candidates: res.candidates, too_long: res.tooLong };
+      return likelihoodScoring(r, ctx, gen.name, model, likelihoodBaselines);
     },
   };
+}
+
+/**
+ * Scores a generator's graded test samples by the sequence likelihood of the sequence-contrastive
+ * re-ranker (`contrastive`, stage contrastive/train) into score/<main>/contrastive.jsonl.
+ */
+export function contrastiveScoreStage(r: Recipe, gen: Recipe["generators"][number]): Stage {
+  return {
+    id: `score/${gen.name}/contrastive`,
+    title: `score ${gen.name}'s test samples by the sequence-contrastive re-ranker's likelihood (not the paper's evaluator)`,
+    version: 1,
+    config: { contextSize: r.sampling.contextSize ?? r.sft.seqLen, template: r.promptTemplate, ...promptFormatConfig(r) },
+    inputs: [paths.test, paths.graded(gen.name), paths.contrastiveModel],
+    outputs: [paths.contrastiveScores(gen.name)],
+    run: (ctx) => likelihoodScoring(r, ctx, gen.name, ctx.path(paths.contrastiveModel), [{ per: "sequence", file: paths.contrastiveScores }]),
+  };
+}
+
+/** One scoring pass of `model`'s likelihood of each test sample of `gen`, written once per measure. */
+async function likelihoodScoring(r: Recipe, ctx: StageContext, gen: string, model: string, measures: ReadonlyArray<{ per: LikelihoodPer; file: (gen: string) => string }>): Promise<Record<string, number>> {
+  const [first, ...more] = measures;
+  const format = r.promptFormat === "chat" ? await recipeGeneratorFormat(r) : undefined;
+  const res = await scoreTestSamples(ctx, r, gen, model, first.file(gen), r.sampling.contextSize ?? r.sft.seqLen, (scorer) => ({
+    likelihood: {
+      per: first.per,
+      more: more.map((b) => ({ per: b.per, out: ctx.path(b.file(gen)) })),
+      ...(r.promptTemplate !== null ? { promptTemplate: r.promptTemplate } : {}),
+    },
+    ...(format !== undefined ? { generatorPrompt: format.prompt } : {}),
+    fits: (text) => scorer.promptTokens(text).length <= scorer.contextSize,
+  }), format?.specialTokens === true);
+  ctx.say(`  ${res.calls} candidates scored${res.tooLong > 0 ? `; ${res.tooLong} too long to score` : ""}`);
+  return { calls: res.calls, candidates: res.candidates, too_long: res.tooLong };
 }
 
 /** The recipe's evaluator template, resolved against its generator prompt template. */

@@ -31,6 +31,9 @@ export const paths = {
   lineEvalTrainDir: "line-evaluator/train",
   lineEvaluatorModel: "line-evaluator/train/model.gguf",
   lineEvaluatorScores: (gen: string) => `score/${gen}/line-evaluator.jsonl`,
+  contrastiveTrainDir: "contrastive/train",
+  contrastiveModel: "contrastive/train/model.gguf",
+  contrastiveScores: (gen: string) => `score/${gen}/contrastive.jsonl`,
   mtsfDir: "mtsf",
   mtsfModel: "mtsf/stage-2-sft/model.gguf",
   mtsfStageDir: "mtsf/stage-2-sft",
@@ -99,6 +102,12 @@ export interface Arm {
   /** Test problems that get its N samples (the first ones; 0: all); absent: `sampling.problems`. */
   sampledProblems?: number;
 }
+
+/**
+ * The sequence-contrastive re-ranker (`contrastive`), not the paper's evaluator: its results' key
+ * prefix, its file and its name in table (2).
+ */
+export const contrastiveRow = { prefix: "contrastive", file: paths.contrastiveScores, label: "sequence-contrastive re-ranker, not the paper's evaluator" } as const;
 
 /**
  * The evaluator trained on per-line labels (`lineEvaluator`), an ablation beside the paper's
