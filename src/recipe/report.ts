@@ -134,12 +134,16 @@ export function paperTables(recipe: Recipe, arms: ArmResult[], mtsfArms?: MtsfAr
           }`;
     // The line evaluator, an ablation beside the paper's evaluator (`line-evaluator.*`).
     const le = lineEvaluatorRow.prefix;
-    const lineKeys = ["rr.all", `rr.top${K}`, `wrr.top${K}`].filter((k) => t[`${le}.${k}@${N}`] !== undefined);
     const leAuc = t[`${le}.auc`];
     // The sequence-contrastive re-ranker, not the paper's evaluator (`contrastive.*`).
     const ct = contrastiveRow.prefix;
-    const ctKeys = ["rr.all", `rr.top${K}`, `wrr.top${K}`].filter((k) => t[`${ct}.${k}@${N}`] !== undefined);
     const ctAuc = t[`${ct}.auc`];
+    // The RR.All, RR.TopK and W.RR.TopK rows of a trained re-ranker besides the evaluator, with its calls.
+    const rerankerKeys = (prefix: string): string[] => ["rr.all", `rr.top${K}`, `wrr.top${K}`].filter((k) => t[`${prefix}.${k}@${N}`] !== undefined);
+    const rerankerRows = (row: { prefix: string; label: string }): string[][] =>
+      rerankerKeys(row.prefix).map((k) => [`${displayName(k)} (${row.label})`, pc(t[`${row.prefix}.${k}@${N}`], t[`${row.prefix}.${k}@${N}_stderr`]), ((t[`${row.prefix}.${k}@${N}:calls`] ?? 0) / main.results.meta.problems).toFixed(1)]);
+    const lineKeys = rerankerKeys(le);
+    const ctKeys = rerankerKeys(ct);
     tables.push({
       title: `(2) Re-ranking with the evaluator (${main.name}, N = ${N})`,
       note:
@@ -182,8 +186,8 @@ export function paperTables(recipe: Recipe, arms: ArmResult[], mtsfArms?: MtsfAr
               .filter((k) => t[`${be}.${k}@${N}`] !== undefined)
               .map((k) => [`${displayName(k)} (${baseEvaluatorBaseline.label})`, pc(t[`${be}.${k}@${N}`], t[`${be}.${k}@${N}_stderr`]), ((t[`${be}.${k}@${N}:calls`] ?? 0) / main.results.meta.problems).toFixed(1)])
           : []),
-        ...lineKeys.map((k) => [`${displayName(k)} (${lineEvaluatorRow.label})`, pc(t[`${le}.${k}@${N}`], t[`${le}.${k}@${N}_stderr`]), ((t[`${le}.${k}@${N}:calls`] ?? 0) / main.results.meta.problems).toFixed(1)]),
-        ...ctKeys.map((k) => [`${displayName(k)} (${contrastiveRow.label})`, pc(t[`${ct}.${k}@${N}`], t[`${ct}.${k}@${N}_stderr`]), ((t[`${ct}.${k}@${N}:calls`] ?? 0) / main.results.meta.problems).toFixed(1)]),
+        ...rerankerRows(lineEvaluatorRow),
+        ...rerankerRows(contrastiveRow),
         ...baselines.flatMap((b) =>
           ["rr.all", `wrr.top${K}`]
             .filter((k) => t[`${b.prefix}.${k}@${N}`] !== undefined)

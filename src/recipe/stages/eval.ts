@@ -10,7 +10,7 @@ import { buildResults, writeReport } from "../../report/results.js";
 import type { Recipe } from "../schema.js";
 import { seedOf } from "../schema.js";
 import type { Stage } from "../framework.js";
-import { baseEvaluatorBaseline, contrastiveRow, likelihoodBaselines, lineEvaluatorRow, paths, readProblemList, type Arm } from "./shared.js";
+import { paths, readProblemList, type Arm } from "./shared.js";
 
 function evalSettings(r: Recipe): Record<string, unknown> {
   return { ...r.eval, seed: seedOf(r, "eval") };
@@ -22,10 +22,18 @@ function rerankStrategies(r: Recipe): Strategy[] {
   return [{ kind: "rr.all" }, { kind: "rr.top", k: K }, { kind: "wrr" }, { kind: "wrr.top", k: K }];
 }
 
-export function evalStage(r: Recipe, gen: Arm, scored: boolean, baseline = false, baseEvaluator = false, lineEvaluator = false, contrastive = false): Stage {
+/** Another score the eval stage re-ranks by besides the evaluator's: its results' key prefix and its file. */
+export interface OtherScore {
+  prefix: string;
+  file: (gen: string) => string;
+}
+
+/**
+ * `baselines`: the other scores of the arm's samples this stage re-ranks by (the likelihoods, the
+ * base model as evaluator, the line evaluator, the contrastive re-ranker: shared.ts).
+ */
+export function evalStage(r: Recipe, gen: Arm, scored: boolean, baselines: readonly OtherScore[] = []): Stage {
   const samplesRel = scored ? paths.scored(gen.name) : paths.graded(gen.name);
-  // The other scores this stage re-ranks by: the likelihoods, the base model as evaluator, the line evaluator.
-  const baselines = [...(baseline ? likelihoodBaselines : []), ...(baseEvaluator ? [baseEvaluatorBaseline] : []), ...(lineEvaluator ? [lineEvaluatorRow] : []), ...(contrastive ? [contrastiveRow] : [])];
   return {
     id: `eval/${gen.name}`,
     title: `metrics of ${gen.name}: Pass@1, Pass@k, Maj1@k, MajK@k${scored ? ", re-ranking" : ""}`,
@@ -55,8 +63,8 @@ export function evalStage(r: Recipe, gen: Arm, scored: boolean, baseline = false
       const ev0 = evaluate(grouped.problems, { ...settings, strategies });
       // The same strategies with each baseline's score, under `<prefix>.*` (the generator's
       // likelihoods: `likelihood.*` sequence, `likelihood-token.*`, `likelihood-min.*`; the base model
-      // as evaluator: `base-evaluator.*`; the line evaluator: `line-evaluator.*`), each one's
-      // within-problem AUC as `<prefix>.auc`.
+      // as evaluator: `base-evaluator.*`; the line evaluator: `line-evaluator.*`; the contrastive
+      // re-ranker: `contrastive.*`), each one's within-problem AUC as `<prefix>.auc`.
       // When the evaluator leaves candidates unscored (too long for its context, outside the top-K
       // clusters), its AUC rests on fewer pairs than a baseline's that scores them all; two more
       // figures make the comparison like for like: each baseline's AUC on the candidates the

@@ -124,7 +124,7 @@ export function evaluatorTrainStage(r: Recipe, main: Recipe["generators"][number
  * scores the test samples (score/<main>/contrastive).
  */
 export function contrastiveTrainStage(r: Recipe, main: Recipe["generators"][number]): Stage {
-  const c = r.contrastive;
+  const { enabled: _on, ...c } = r.contrastive;
   return trainOnEvaluatorData(r, main, {
     id: "contrastive/train",
     title: `train the sequence-contrastive re-ranker from ${main.name} (${c.steps} steps; not the paper's evaluator)`,

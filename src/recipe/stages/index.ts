@@ -18,7 +18,7 @@ import { reportStage } from "./report.js";
 import { sampleStage } from "./sample.js";
 import { baseEvaluatorStage, contrastiveScoreStage, likelihoodStage, scoreStage } from "./score.js";
 import { sftStage } from "./sft.js";
-import { paths, modelOf, type Arm } from "./shared.js";
+import { baseEvaluatorBaseline, contrastiveRow, likelihoodBaselines, lineEvaluatorRow, paths, modelOf, type Arm } from "./shared.js";
 
 export { paths } from "./shared.js";
 export { sftOptions } from "./sft.js";
@@ -60,7 +60,14 @@ export function planStages(r: Recipe): Stage[] {
     // The sequence-contrastive re-ranker, not the paper's evaluator.
     const contrastive = scored && r.contrastive.enabled;
     if (contrastive) stages.push(contrastiveTrainStage(r, main), contrastiveScoreStage(r, main));
-    stages.push(evalStage(r, arm, scored, baseline, baseEval, lineEval, contrastive));
+    stages.push(
+      evalStage(r, arm, scored, [
+        ...(baseline ? likelihoodBaselines : []),
+        ...(baseEval ? [baseEvaluatorBaseline] : []),
+        ...(lineEval ? [lineEvaluatorRow] : []),
+        ...(contrastive ? [contrastiveRow] : []),
+      ]),
+    );
   }
   if (r.mtsf.enabled) {
     stages.push(mtsfStage(r, main), controlStage(r, main));
