@@ -442,3 +442,70 @@ export function packSequencePairBatch(items: readonly SequencePairItem[], shape:
     items: taken,
   };
 }
+
+/** A sequence whose tokens from `from` on are scored by their log-likelihood. */
+export interface ScoredSequence {
+  /** BOS + prompt + continuation. */
+  ids: number[];
+  /** Index of the first scored token (the prompt's length); at least 1. */
+  from: number;
+}
+
+/** Sequences packed into rows for one forward pass, and where each one starts. */
+export interface ScoredSequenceBatch {
+  tokens: Int32Array;
+  positions: Int32Array;
+  mask: Float32Array;
+  /** Start (flat index into the T·B token grid) of each packed sequence, in input order. */
+  starts: number[];
+  /** How many of the input sequences were packed (a prefix of them). */
+  items: number;
+}
+
+/**
+ * Packs a prefix of `items` into `batch` rows of `seqLen` tokens (first fit, each sequence in its
+ * own attention segment), for {@link sequenceLogLikelihoods}. A sequence longer than a row is a
+ * usage error; packing stops at the first that no row has room for.
+ */
+export function packScoredSequences(items: readonly ScoredSequence[], shape: { seqLen: number; batch: number }): ScoredSequenceBatch {
+  const { seqLen: T, batch: B } = shape;
+  const tokens = new Int32Array(T * B);
+  const segments = new Int32Array(T * B);
+  const used = new Array<number>(B).fill(0);
+  const starts: number[] = [];
+  let segment = 0;
+  for (const item of items) {
+    if (item.ids.length > T) throw new MathtuneError(ErrorCode.usage, `sequence of ${item.ids.length} tokens does not fit rows of ${T}`);
+    if (item.from < 1 || item.from > item.ids.length) throw new MathtuneError(ErrorCode.usage, `scored part starts at ${item.from}, outside a sequence of ${item.ids.length} tokens with a context`);
+    const r = used.findIndex((u) => u + item.ids.length <= T);
+    if (r < 0) break;
+    const start = r * T + used[r];
+    tokens.set(item.ids, start);
+    segments.fill(segment++, start, start + item.ids.length);
+    used[r] += item.ids.length;
+    starts.push(start);
+  }
+  for (let b = 0; b < B; b++) if (used[b] < T) segments.fill(segment++, b * T + used[b], (b + 1) * T);
+  return { tokens, ...attentionInputs(segments, T, B), starts, items: starts.length };
+}
+
+/**
+ * log p(ids[from..] | ids[..from]) of each packed sequence, summed over its scored tokens, from
+ * the forward pass's logits [vocab × T·B] (vocab fastest): position n predicts token n + 1.
+ */
+export function sequenceLogLikelihoods(logits: Float32Array, batch: Pick<ScoredSequenceBatch, "starts">, items: readonly ScoredSequence[], vocabSize: number): number[] {
+  const V = vocabSize;
+  return batch.starts.map((start, i) => {
+    const { ids, from } = items[i];
+    let total = 0;
+    for (let k = from; k < ids.length; k++) {
+      const o = (start + k - 1) * V;
+      let max = -Infinity;
+      for (let v = 0; v < V; v++) if (logits[o + v] > max) max = logits[o + v];
+      let sum = 0;
+      for (let v = 0; v < V; v++) sum += Math.exp(logits[o + v] - max);
+      total += logits[o + ids[k]] - max - Math.log(sum);
+    }
+    return total;
+  });
+}

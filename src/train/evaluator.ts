@@ -45,6 +45,8 @@ import {
   type EvaluatorLabelWords,
   type LabelTokens,
   packSequencePairBatch,
+  packScoredSequences,
+  sequenceLogLikelihoods,
   type SequencePairBatch,
   type SequencePairItem,
 } from "./evaluator-data.js";
@@ -115,7 +117,9 @@ export interface EvaluatorTrainResult {
    * Held-out AUC of S within problems: over the pairs of one correct and one incorrect candidate
    * of the same held-out problem, the fraction the evaluator orders rightly (ties count half).
    * The figure re-ranking depends on, and the one computed on test samples (withinProblemAuc).
-   * Null when no held-out problem has candidates of both classes.
+   * Under seq-contrastive the score is not S but what that loss trains and the re-ranker reads:
+   * the solution's log-likelihood after the generator prompt. Null when no held-out problem has
+   * candidates of both classes.
    */
   valAuc: number | null;
   /**
@@ -262,9 +266,21 @@ export function sequenceContrastiveSessionLoss(options: { lambda?: number; alpha
 /** Settings a resumed run must share with the original (they shape the data or the model). */
 const FROZEN = ["base", "samples", "problems", "loss", "labels", "template", "perProblem", "batch", "slots", "seqLen", "seed", "valFraction", "lora"] as const;
 
+/**
+ * An encoded held-out candidate: its evaluator input (`from` unset: S is read at the label), or,
+ * under seq-contrastive, the generator prompt and the solution (`from`: the first solution token;
+ * the score is the solution's log-likelihood, as `mathtune score --likelihood sequence` reads it).
+ */
+interface HeldOutCandidate {
+  ids: number[];
+  from?: number;
+  label: boolean;
+  problem: string;
+}
+
 /** Encoded held-out candidates: every distinct graded candidate of the held-out problems. */
-function heldOutCandidates(problems: ReadonlyMap<string, Problem>, samples: readonly Sample[], val: Set<string>, encode: (p: Problem, text: string) => number[] | null) {
-  const out: Array<{ ids: number[]; label: boolean; problem: string }> = [];
+function heldOutCandidates(problems: ReadonlyMap<string, Problem>, samples: readonly Sample[], val: Set<string>, encode: (p: Problem, text: string) => { ids: number[]; from?: number } | null) {
+  const out: HeldOutCandidate[] = [];
   let tooLong = 0;
   const seen = new Set<string>();
   for (const s of samples) {
@@ -272,9 +288,9 @@ function heldOutCandidates(problems: ReadonlyMap<string, Problem>, samples: read
     const key = `${s.problem_id}\u0000${s.text}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    const ids = encode(problems.get(s.problem_id)!, s.text);
-    if (ids === null) tooLong++;
-    else out.push({ ids, label: s.correct, problem: s.problem_id });
+    const e = encode(problems.get(s.problem_id)!, s.text);
+    if (e === null) tooLong++;
+    else out.push({ ...e, label: s.correct, problem: s.problem_id });
   }
   return { candidates: out, tooLong };
 }
@@ -356,6 +372,8 @@ function prepareEvaluatorData(
     const ids = encodeEvaluatorInput(tokenizer, labels, p.problem, text, o.template);
     return ids.length > seqLen ? null : ids;
   };
+  /** BOS + the generator prompt of a problem (seq-contrastive's unscored context). */
+  const promptIds = (p: Problem): number[] => [...(tokenizer.addBos ? [tokenizer.bosId] : []), ...tokenizer.encode(generatorPrompt(p.problem))];
 
   const split = splitProblems([...problems.keys()], o.valFraction, o.seed);
   const trainProblems = new Map([...problems].filter(([id]) => split.train.has(id)));
@@ -375,7 +393,7 @@ function prepareEvaluatorData(
     }
   } else if (o.loss === "seq-contrastive") {
     for (const r of data.pairwise) {
-      const prompt = [...(tokenizer.addBos ? [tokenizer.bosId] : []), ...tokenizer.encode(generatorPrompt(problemOf(r.problem_id).problem))];
+      const prompt = promptIds(problemOf(r.problem_id));
       const positive = [...tokenizer.encode(r.chosen), tokenizer.eosId];
       const negative = [...tokenizer.encode(r.rejected), tokenizer.eosId];
       if (prompt.length + Math.max(positive.length, negative.length) > seqLen) tooLong++;
@@ -395,7 +413,20 @@ function prepareEvaluatorData(
       hint: "sample more candidates per problem, or raise --seq-len",
     });
   }
-  const held = heldOutCandidates(problems, samples, split.val, encode);
+  // Held-out candidates are scored the way the trained model will score test samples: S at the
+  // label, or under seq-contrastive the solution's likelihood after the generator prompt.
+  const encodeHeld =
+    o.loss === "seq-contrastive"
+      ? (p: Problem, text: string): { ids: number[]; from: number } | null => {
+          const head = promptIds(p);
+          const ids = [...head, ...tokenizer.encode(text)];
+          return ids.length > seqLen ? null : { ids, from: head.length };
+        }
+      : (p: Problem, text: string): { ids: number[] } | null => {
+          const ids = encode(p, text);
+          return ids === null ? null : { ids };
+        };
+  const held = heldOutCandidates(problems, samples, split.val, encodeHeld);
   tooLong += held.tooLong;
   return { split, stats: data.stats, items, seqItems, nItems, held, tooLong };
 }
@@ -466,7 +497,8 @@ function evaluatorBatchStream(o: EvaluatorRunSettings["o"], data: EvaluatorRunDa
 
 /**
  * The held-out evaluation of a run: a function of the moment (`when`, for the warning) that
- * returns the AUCs of the session's current weights over `candidates` (null when there are none).
+ * returns the AUCs of the session's current weights over `candidates` (null when there are none):
+ * of S at the label, or under seq-contrastive of each solution's log-likelihood.
  * The margin and softplus losses have (almost) no gradient where S is saturated; a run can start
  * there or fall into it (every S driven to 1, the hinge stuck at λ). So when more than half the
  * candidates are saturated under those losses, it warns, once per run.
@@ -488,6 +520,17 @@ function heldOutEvaluation(
     const scores: number[] = [];
     const ys: boolean[] = [];
     for (let i = 0; i < candidates.length; ) {
+      if (loss === "seq-contrastive") {
+        const chunk = candidates.slice(i, i + 4 * shape.slots).map((c) => ({ ids: c.ids, from: c.from ?? c.ids.length }));
+        const b = packScoredSequences(chunk, shape);
+        const ll = sequenceLogLikelihoods(session.logits(b.tokens, { positions: b.positions, mask: b.mask }), b, chunk, V);
+        ll.forEach((x, k) => {
+          scores.push(x);
+          ys.push(candidates[i + k].label);
+        });
+        i += b.items;
+        continue;
+      }
       const chunk = candidates.slice(i, i + 4 * shape.slots).map((c) => (c.label ? { positive: c.ids, negative: null } : { positive: null, negative: c.ids }));
       const b = packEvaluatorBatch(chunk, shape, labels);
       const ls = logScoresFromLogits(session.logits(b.tokens, { positions: b.positions, mask: b.mask }), b, V, labels);

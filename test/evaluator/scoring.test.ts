@@ -19,8 +19,9 @@ import type { Problem, Sample } from "../../src/data/records.js";
 import { LocalModel } from "../../src/sample/local.js";
 import { evaluatorScore } from "../../src/sample/scoring.js";
 import { TrainSession } from "../../src/train/session.js";
-import { encodeEvaluatorInput, labelTokens, packEvaluatorBatch } from "../../src/train/evaluator-data.js";
-import { logScoresFromLogits, runEvaluatorTraining } from "../../src/train/evaluator.js";
+import { encodeEvaluatorInput, labelTokens, packEvaluatorBatch, packScoredSequences, sequenceLogLikelihoods } from "../../src/train/evaluator-data.js";
+import { logScoresFromLogits, runEvaluatorTraining, splitProblems } from "../../src/train/evaluator.js";
+import { withinProblemAuc } from "../../src/metrics/estimators.js";
 import { likelihoodScore, runScoring } from "../../src/sample/score-run.js";
 import { exactEquivalence } from "../../src/select/cluster.js";
 import { labelRoom } from "../../src/recipe/stages/score.js";
@@ -95,6 +96,43 @@ test("S from the trainer's forward pass equals S from the sampler's scoring path
   } finally {
     await local.close();
   }
+});
+
+test("a solution's log-likelihood from the trainer's packed forward pass equals the sampler's within 1e-3 (seq-contrastive's held-out score)", async (t) => {
+  const path = await model();
+  const backend = Backend.create({ threads: 1 });
+  const seqLen = 128;
+  const session = new TrainSession({ config: cfg, weights: scaledWeights(5, 4), batch: 4, seqLen, backend });
+  const items = CANDIDATES.map(([p, s]) => {
+    const head = [...(tok.addBos ? [tok.bosId] : []), ...tok.encode(generatorPrompt(p))];
+    return { ids: [...head, ...tok.encode(s)], from: head.length };
+  });
+  let trainer: number[];
+  try {
+    const b = packScoredSequences(items, { seqLen, batch: 4 });
+    assert.equal(b.items, CANDIDATES.length);
+    assert.ok(b.starts.some((s) => s % seqLen > 0), "some sequence sits after another in its row");
+    trainer = sequenceLogLikelihoods(session.logits(b.tokens, { positions: b.positions, mask: b.mask }), b, items, cfg.vocabSize);
+    // Packing stops at the first sequence no row has room for; the ones before it are scored alike.
+    const small = packScoredSequences(items, { seqLen, batch: 1 });
+    assert.ok(small.items >= 1 && small.items < items.length);
+  } finally {
+    session.dispose();
+    backend.dispose();
+  }
+  const local = await LocalModel.open(path, { threads: 1, parallel: 2 });
+  try {
+    const sampler: number[] = [];
+    for (const [p, s] of CANDIDATES) sampler.push((await local.continuationLogprobs(generatorPrompt(p), s)).total);
+    const worst = Math.max(...sampler.map((x, i) => Math.abs(x - trainer[i])));
+    t.diagnostic(`log p (trainer): ${trainer.map((x) => x.toFixed(3)).join(" ")}; max |diff| ${worst.toExponential(2)}`);
+    assert.ok(Math.max(...sampler) - Math.min(...sampler) > 1, "log-likelihoods are spread enough for the comparison to mean something");
+    assert.ok(worst < 1e-3, `max |log-likelihood difference| ${worst}`);
+  } finally {
+    await local.close();
+  }
+  assert.throws(() => packScoredSequences([{ ids: [1, 2, 3], from: 0 }], { seqLen: 8, batch: 1 }), /outside a sequence/);
+  assert.throws(() => packScoredSequences([{ ids: new Array<number>(9).fill(1), from: 1 }], { seqLen: 8, batch: 1 }), /does not fit rows of 8/);
 });
 
 function located(samples: Sample[], file: string): LocatedSample[] {
@@ -297,6 +335,53 @@ test("the pairwise losses and the contrastive baseline train through the session
     assert.ok(last < first, `${loss}: loss did not go down (${first} -> ${last})`);
     if (minAuc !== null) assert.ok(r.valAuc !== null && r.valAuc > minAuc, `${loss}: held-out AUC ${r.valAuc}`);
   }
+});
+
+test("seq-contrastive's held-out AUC is that of the solutions' likelihoods, as the sampler's scoring path reads them, before and after training", async (t) => {
+  // Correct and wrong solutions of equal length, told apart by their last word: a random model's
+  // likelihoods do not separate them, a trained one's must.
+  const probFile = join(dir, "seqc-problems.jsonl");
+  const sampFile = join(dir, "seqc-samples.jsonl");
+  const problems: Problem[] = [];
+  const samples: Sample[] = [];
+  const yes = ["ok", "ya", "si"];
+  const no = ["no", "na", "ne"];
+  for (let p = 0; p < 30; p++) {
+    const id = `r${String(p).padStart(2, "0")}`;
+    problems.push({ id, problem: `${p}*2?`, answer: String(2 * p) });
+    for (let i = 0; i < 6; i++) {
+      const correct = (i + p) % 2 === 0;
+      samples.push({ problem_id: id, sample: i, text: `${2 * p} ${(correct ? yes : no)[(i + p) % 3]}`, correct });
+    }
+  }
+  writeFileSync(probFile, problems.map((x) => JSON.stringify(x)).join("\n") + "\n");
+  writeFileSync(sampFile, samples.map((x) => JSON.stringify(x)).join("\n") + "\n");
+  const base = join(dir, "seqc-base.gguf");
+  await saveModelGguf(base, { config: cfg, tokenizer: tok, weights: scaledWeights(3, 2) });
+  const r = await runEvaluatorTraining({ base, samples: sampFile, problems: probFile, out: join(dir, "seqc-run"), loss: "seq-contrastive", steps: 30, batch: 2, seqLen: 128, lr: 3e-3, warmup: 3, valFraction: 0.3, threads: 1 });
+  assert.ok(r.modelPath !== null);
+  const byId = new Map(problems.map((q) => [q.id, q]));
+  const { val } = splitProblems([...byId.keys()], 0.3, 1);
+  const samplerAuc = async (model: string): Promise<number> => {
+    const local = await LocalModel.open(model, { threads: 1, parallel: 2 });
+    try {
+      const groups = new Map<string, { correct: boolean[]; scores: number[] }>();
+      for (const x of samples.filter((y) => val.has(y.problem_id))) {
+        const g = groups.get(x.problem_id) ?? { correct: [], scores: [] };
+        g.correct.push(x.correct === true);
+        g.scores.push((await local.continuationLogprobs(generatorPrompt(byId.get(x.problem_id)!.problem), x.text)).total);
+        groups.set(x.problem_id, g);
+      }
+      return withinProblemAuc([...groups.values()])!.auc;
+    } finally {
+      await local.close();
+    }
+  };
+  const [wantBase, wantTrained] = [await samplerAuc(base), await samplerAuc(r.modelPath)];
+  t.diagnostic(`held-out AUC ${r.baseAuc} -> ${r.valAuc}; the sampler's likelihoods ${wantBase} -> ${wantTrained} (${r.stats.valPairs} pairs)`);
+  assert.ok(r.baseAuc !== null && Math.abs(r.baseAuc - wantBase) < 1e-9, `base: ${r.baseAuc} vs ${wantBase}`);
+  assert.ok(r.valAuc !== null && Math.abs(r.valAuc - wantTrained) < 1e-9, `trained: ${r.valAuc} vs ${wantTrained}`);
+  assert.ok(wantBase < 0.8 && wantTrained > 0.95, `the likelihoods separate the classes only after training (${wantBase} -> ${wantTrained})`);
 });
 
 test("an evaluator-training child whose parent goes away saves a checkpoint and exits", async () => {

@@ -189,11 +189,20 @@ test("recipe: defaults, overrides, and errors that name the file, line and field
 });
 
 test("the shipped presets resolve (paper-math once given its data folder, which it does not point to itself)", () => {
-  for (const name of ["demo", "mini", "demo-checkable", "demo-digits", "demo-search"]) {
+  for (const name of ["demo", "mini", "demo-checkable", "demo-digits", "demo-search", "demo-search-full"]) {
     const file = new URL(`../../recipes/${name}.json`, import.meta.url).pathname;
     const r = loadRecipe(file);
     assert.ok(r.generators.length >= 1, name);
   }
+  // The full demo is the demo with the evaluator on more problems and steps and the contrastive
+  // re-ranker on, nothing else.
+  const preset = (name: string) => loadRecipe(new URL(`../../recipes/${name}.json`, import.meta.url).pathname);
+  const [demo, full] = [preset("demo-search"), preset("demo-search-full")];
+  assert.deepEqual(
+    { ...full, name: demo.name, evaluator: { ...full.evaluator, problems: demo.evaluator.problems, steps: demo.evaluator.steps }, contrastive: demo.contrastive },
+    demo,
+  );
+  assert.deepEqual([full.evaluator.problems, full.evaluator.steps, full.contrastive.enabled, demo.contrastive.enabled], [600, 300, true, false]);
   const paperFile = new URL("../../recipes/paper-math.json", import.meta.url).pathname;
   assert.throws(() => loadRecipe(paperFile), /data\.dir.*required.*--set data\.dir=FOLDER/s);
   const paper = loadRecipe(paperFile, ["data.dir=/data/math"]);
