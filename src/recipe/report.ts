@@ -63,14 +63,24 @@ function fewerSampled(others: readonly ArmResult[], main: ArmResult): string {
   return fewer.length === 0 ? "" : `; ${fewer.map((a) => `${a.name}'s Maj1 and Pass@N on the first ${a.results.meta.problems}`).join(", ")}`;
 }
 
+/** A paired difference as a table cell: "+5.4 ± 1.8" (points), or "–". */
+function signedPc(d: { diff: number; stderr: number } | undefined): string {
+  return d ? `${d.diff >= 0 ? "+" : ""}${(100 * d.diff).toFixed(1)} ± ${(100 * d.stderr).toFixed(1)}` : "–";
+}
+
 /** Mean and standard error of the per-problem differences main - other, on the problems both have. */
 export function pairedDifference(main: ArmResult, other: ArmResult, key: string): { diff: number; stderr: number; problems: number } | undefined {
-  const a = main.perProblem.values[key];
-  const b = other.perProblem.values[key];
+  return pairedOf(main.perProblem, key, other.perProblem, key);
+}
+
+/** Mean and standard error of the per-problem differences of metric `ka` of `pa` and `kb` of `pb`, on the problems both have. */
+function pairedOf(pa: ArmResult["perProblem"], ka: string, pb: ArmResult["perProblem"], kb: string): { diff: number; stderr: number; problems: number } | undefined {
+  const a = pa.values[ka];
+  const b = pb.values[kb];
   if (!a || !b) return undefined;
-  const idx = new Map(other.perProblem.ids.map((id, i) => [id, i]));
+  const idx = new Map(pb.ids.map((id, i) => [id, i]));
   const d: number[] = [];
-  main.perProblem.ids.forEach((id, i) => {
+  pa.ids.forEach((id, i) => {
     const j = idx.get(id);
     // null (NaN before JSON): a problem with only a greedy solution, for a metric it has no value of.
     if (j !== undefined && Number.isFinite(a[i]) && Number.isFinite(b[j])) d.push(a[i] - b[j]);
@@ -102,7 +112,7 @@ export function paperTables(recipe: Recipe, arms: ArmResult[], mtsfArms?: MtsfAr
     for (const key of ["pass@1", `maj1@${N}`, `pass@${N}`]) {
       const d = pairedDifference(main, other, key);
       if (d) paired[`${main.name}-${other.name}/${key}`] = d;
-      cells.push(d ? `${d.diff >= 0 ? "+" : ""}${(100 * d.diff).toFixed(1)} ± ${(100 * d.stderr).toFixed(1)}` : "–");
+      cells.push(signedPc(d));
     }
     rows.push(cells);
   }
@@ -140,14 +150,25 @@ export function paperTables(recipe: Recipe, arms: ArmResult[], mtsfArms?: MtsfAr
     const ctAuc = t[`${ct}.auc`];
     // The RR.All, RR.TopK and W.RR.TopK rows of a trained re-ranker besides the evaluator, with its calls.
     const rerankerKeys = (prefix: string): string[] => ["rr.all", `rr.top${K}`, `wrr.top${K}`].filter((k) => t[`${prefix}.${k}@${N}`] !== undefined);
+    // Each re-ranking against Maj1 on the same problems (per-problem values of the eval stage).
+    const vsMaj1 = (key: string): string => {
+      const d = pairedOf(main.perProblem, key, main.perProblem, `maj1@${N}`);
+      if (d) paired[`${main.name}/${key}-maj1@${N}`] = d;
+      return signedPc(d);
+    };
     const rerankerRows = (row: { prefix: string; label: string }): string[][] =>
-      rerankerKeys(row.prefix).map((k) => [`${displayName(k)} (${row.label})`, pc(t[`${row.prefix}.${k}@${N}`], t[`${row.prefix}.${k}@${N}_stderr`]), ((t[`${row.prefix}.${k}@${N}:calls`] ?? 0) / main.results.meta.problems).toFixed(1)]);
+      rerankerKeys(row.prefix).map((k) => [
+        `${displayName(k)} (${row.label})`,
+        pc(t[`${row.prefix}.${k}@${N}`], t[`${row.prefix}.${k}@${N}_stderr`]),
+        ((t[`${row.prefix}.${k}@${N}:calls`] ?? 0) / main.results.meta.problems).toFixed(1),
+        vsMaj1(`${row.prefix}.${k}@${N}`),
+      ]);
     const lineKeys = rerankerKeys(le);
     const ctKeys = rerankerKeys(ct);
     tables.push({
       title: `(2) Re-ranking with the evaluator (${main.name}, N = ${N})`,
       note:
-        "Evaluator calls: solutions the evaluator scores, per problem." +
+        `Evaluator calls: solutions the evaluator scores, per problem. − Maj1 (paired): the strategy's accuracy minus Maj1@${N}'s, problem by problem, mean ± its standard error (points).` +
         (t["evaluator.auc"] !== undefined
           ? ` Evaluator AUC on these test samples (a correct vs an incorrect sample of the same problem; ${t["evaluator.auc:pairs"]} pairs from ${t["evaluator.auc:problems"]} problems): ${t["evaluator.auc"].toFixed(3)}${
               baseAucText !== "" ? `; ${baseAucText}` : ""
@@ -178,20 +199,32 @@ export function paperTables(recipe: Recipe, arms: ArmResult[], mtsfArms?: MtsfAr
               .map((b) => `"(${b.label})" ${BASELINE_MEANING[b.per]}`)
               .join("; ")}.`
           : ""),
-      header: ["Strategy", `Accuracy@${N}`, "Evaluator calls / problem"],
+      header: ["Strategy", `Accuracy@${N}`, "Evaluator calls / problem", "− Maj1 (paired)"],
       rows: [
-        ...keys.filter((k) => t[`${k}@${N}`] !== undefined).map((k) => [displayName(k), pc(t[`${k}@${N}`], t[`${k}@${N}_stderr`]), k === "maj1" ? "0" : ((t[`${k}@${N}:calls`] ?? 0) / main.results.meta.problems).toFixed(1)]),
+        ...keys
+          .filter((k) => t[`${k}@${N}`] !== undefined)
+          .map((k) => [
+            displayName(k),
+            pc(t[`${k}@${N}`], t[`${k}@${N}_stderr`]),
+            k === "maj1" ? "0" : ((t[`${k}@${N}:calls`] ?? 0) / main.results.meta.problems).toFixed(1),
+            k === "maj1" ? "–" : vsMaj1(`${k}@${N}`),
+          ]),
         ...(baseEval
           ? ["rr.all", `wrr.top${K}`]
               .filter((k) => t[`${be}.${k}@${N}`] !== undefined)
-              .map((k) => [`${displayName(k)} (${baseEvaluatorBaseline.label})`, pc(t[`${be}.${k}@${N}`], t[`${be}.${k}@${N}_stderr`]), ((t[`${be}.${k}@${N}:calls`] ?? 0) / main.results.meta.problems).toFixed(1)])
+              .map((k) => [
+                `${displayName(k)} (${baseEvaluatorBaseline.label})`,
+                pc(t[`${be}.${k}@${N}`], t[`${be}.${k}@${N}_stderr`]),
+                ((t[`${be}.${k}@${N}:calls`] ?? 0) / main.results.meta.problems).toFixed(1),
+                vsMaj1(`${be}.${k}@${N}`),
+              ])
           : []),
         ...rerankerRows(lineEvaluatorRow),
         ...rerankerRows(contrastiveRow),
         ...baselines.flatMap((b) =>
           ["rr.all", `wrr.top${K}`]
             .filter((k) => t[`${b.prefix}.${k}@${N}`] !== undefined)
-            .map((k) => [`${displayName(k)} (${b.label})`, pc(t[`${b.prefix}.${k}@${N}`], t[`${b.prefix}.${k}@${N}_stderr`]), "–"]),
+            .map((k) => [`${displayName(k)} (${b.label})`, pc(t[`${b.prefix}.${k}@${N}`], t[`${b.prefix}.${k}@${N}_stderr`]), "–", vsMaj1(`${b.prefix}.${k}@${N}`)]),
         ),
       ],
     });
@@ -223,7 +256,7 @@ export function paperTables(recipe: Recipe, arms: ArmResult[], mtsfArms?: MtsfAr
       for (const key of ["pass@1", `maj1@${N}`]) {
         const d = pairedDifference(mtsfArms.mtsf, other, key);
         if (d) paired[`mtsf-${other === main ? main.name : "control"}/${key}`] = d;
-        cells.push(d ? `${d.diff >= 0 ? "+" : ""}${(100 * d.diff).toFixed(1)} ± ${(100 * d.stderr).toFixed(1)}` : "–");
+        cells.push(signedPc(d));
       }
       rows3.push(cells);
     }

@@ -63,4 +63,15 @@ test("sequence-contrastive re-ranker: trained on the evaluator's samples, its li
   if (auc === null) assert.equal(results.results["contrastive.auc"], undefined);
   else assert.ok(Math.abs(results.results["contrastive.auc"] - auc.auc) < 1e-6);
   assert.match(readFileSync(join(out, "report.md"), "utf8"), /RR\.All \(sequence-contrastive re-ranker, not the paper's evaluator\)/);
+  // Its per-problem values, beside Maj1's, give table (2)'s paired difference against Maj1.
+  const pp = JSON.parse(readFileSync(join(out, "eval/detailed/per-problem.json"), "utf8")) as { ids: string[]; values: Record<string, Array<number | null>> };
+  const rr = pp.values["contrastive.rr.all@4"];
+  const maj1 = pp.values["maj1@4"];
+  assert.equal(rr.length, pp.ids.length);
+  const both = rr.map((v, i) => [v, maj1[i]]).filter((x): x is [number, number] => x[0] !== null && x[1] !== null);
+  assert.ok(Math.abs(both.reduce((a, [v]) => a + v, 0) / both.length - results.results["contrastive.rr.all@4"]) < 1e-6, `the per-problem values ${JSON.stringify(rr)} average to the reported accuracy ${results.results["contrastive.rr.all@4"]}`);
+  const top = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as { paired: Record<string, { diff: number; problems: number }> };
+  const d = top.paired["detailed/contrastive.rr.all@4-maj1@4"];
+  assert.equal(d.problems, both.length);
+  assert.ok(Math.abs(d.diff - both.reduce((a, [v, m]) => a + v - m, 0) / both.length) < 1e-12);
 });

@@ -114,12 +114,12 @@ test("table (2): RR.All and W.RR.Top2 rows for each likelihood baseline, named b
   const table = paperTables(recipe, [terse, detailed]).tables[1];
   assert.deepEqual(table.rows.slice(0, 6), plain.rows, "the evaluator's rows are unchanged");
   assert.deepEqual(table.rows.slice(6), [
-    ["RR.All (sequence likelihood)", "50.0 ± 5.0", "–"],
-    ["W.RR.Top2 (sequence likelihood)", "62.5", "–"],
-    ["RR.All (per-token likelihood)", "37.5 ± 5.0", "–"],
-    ["W.RR.Top2 (per-token likelihood)", "50.0", "–"],
-    ["RR.All (min token probability)", "25.0 ± 5.0", "–"],
-    ["W.RR.Top2 (min token probability)", "37.5", "–"],
+    ["RR.All (sequence likelihood)", "50.0 ± 5.0", "–", "–"],
+    ["W.RR.Top2 (sequence likelihood)", "62.5", "–", "–"],
+    ["RR.All (per-token likelihood)", "37.5 ± 5.0", "–", "–"],
+    ["W.RR.Top2 (per-token likelihood)", "50.0", "–", "–"],
+    ["RR.All (min token probability)", "25.0 ± 5.0", "–", "–"],
+    ["W.RR.Top2 (min token probability)", "37.5", "–", "–"],
   ]);
   assert.equal(t["evaluator.auc"], 1);
   assert.match(table.note ?? "", /problems\): 1\.000; the baselines' AUCs: sequence likelihood 0\.718, per-token likelihood 0\.701, min token probability 0\.650\./);
@@ -135,9 +135,29 @@ test("table (2): RR.All and W.RR.Top2 rows for each likelihood baseline, named b
   Object.assign(t, { "contrastive.rr.all@4": 0.875, "contrastive.rr.all@4_stderr": 0.05, "contrastive.rr.all@4:calls": 32, "contrastive.wrr.top2@4": 0.75, "contrastive.auc": 0.914 });
   const ct = paperTables(recipe, [terse, detailed]).tables[1];
   assert.deepEqual(ct.rows.filter((r) => r[0].includes("contrastive")), [
-    ["RR.All (sequence-contrastive re-ranker, not the paper's evaluator)", "87.5 ± 5.0", "4.0"],
-    ["W.RR.Top2 (sequence-contrastive re-ranker, not the paper's evaluator)", "75.0", "0.0"],
+    ["RR.All (sequence-contrastive re-ranker, not the paper's evaluator)", "87.5 ± 5.0", "4.0", "–"],
+    ["W.RR.Top2 (sequence-contrastive re-ranker, not the paper's evaluator)", "75.0", "0.0", "–"],
   ]);
+  // With the per-problem values the eval stage writes for it, each row is paired with Maj1 on the
+  // same problems: differences 1, 0, 0, 0, 0, 0, 0, -1 against Maj1 here.
+  const maj1 = detailed.perProblem.values["maj1@4"];
+  const pp = detailed.perProblem.values;
+  pp["contrastive.rr.all@4"] = maj1.map((v, i) => (i === 0 ? v + 1 : i === 7 ? v - 1 : v));
+  const withPaired = paperTables(recipe, [terse, detailed]);
+  const row = withPaired.tables[1].rows.find((r) => r[0].startsWith("RR.All (sequence-contrastive"));
+  // mean 0; sample variance 2/7; standard error sqrt(2/7/8) = 0.189
+  assert.equal(row?.[3], "+0.0 ± 18.9");
+  assert.ok(Math.abs(withPaired.paired["detailed/contrastive.rr.all@4-maj1@4"].stderr - Math.sqrt(2 / 7 / 8)) < 1e-12);
+  assert.equal(withPaired.paired["detailed/contrastive.rr.all@4-maj1@4"].problems, 8);
+  // The evaluator's own rows against Maj1, from the arm's per-problem values (equal here: 0 ± 0).
+  const rrAll = withPaired.tables[1].rows.find((r) => r[0] === "RR.All");
+  const d = pp["rr.all@4"].map((v, i) => v - maj1[i]);
+  const m = d.reduce((a, b) => a + b, 0) / d.length;
+  const se = Math.sqrt(d.reduce((a, b) => a + (b - m) ** 2, 0) / (d.length - 1) / d.length);
+  assert.equal(rrAll?.[3], `+${(100 * m).toFixed(1)} ± ${(100 * se).toFixed(1)}`);
+  assert.equal(withPaired.tables[1].rows[0][3], "–", "Maj1 is not paired with itself");
+  delete pp["contrastive.rr.all@4"];
+  assert.match(withPaired.tables[1].note ?? "", /− Maj1 \(paired\): the strategy's accuracy minus Maj1@4's, problem by problem/);
   assert.match(ct.note ?? "", /not the paper's evaluator; its AUC 0\.914\./);
   for (const k of Object.keys(t)) if (k.startsWith("contrastive.")) delete t[k];
 
@@ -145,8 +165,8 @@ test("table (2): RR.All and W.RR.Top2 rows for each likelihood baseline, named b
   const written = writeRecipeReport(dir, recipe, [terse, detailed]);
   for (const k of ["likelihood.auc", "likelihood-token.auc", "likelihood-min.auc", "likelihood-min.rr.all@4"]) assert.equal(written.results[k], t[k], k);
   const md = readFileSync(join(dir, "report.md"), "utf8");
-  assert.match(md, /\| RR\.All \(min token probability\) \| 25\.0 ± 5\.0 \| – \|/);
-  assert.match(md, /\| W\.RR\.Top2 \(per-token likelihood\) \| 50\.0 \| – \|/);
+  assert.match(md, /\| RR\.All \(min token probability\) \| 25\.0 ± 5\.0 \| – \| – \|/);
+  assert.match(md, /\| W\.RR\.Top2 \(per-token likelihood\) \| 50\.0 \| – \| – \|/);
   const html = readFileSync(join(dir, "report.html"), "utf8");
   assert.match(html, /<td>RR\.All \(sequence likelihood\)<\/td>/);
   assert.match(html, /min token probability 0\.650/);
@@ -177,10 +197,10 @@ test("table (2): the base model as evaluator (no evaluator training) gets RR.All
   const table = paperTables(recipe, [terse, detailed]).tables[1];
   assert.deepEqual(table.rows.slice(0, 6), plain.rows, "the evaluator's rows are unchanged");
   assert.deepEqual(table.rows.slice(6), [
-    ["RR.All (base model as evaluator, no evaluator training)", "62.5 ± 4.0", "4.0"],
-    ["W.RR.Top2 (base model as evaluator, no evaluator training)", "75.0", "4.0"],
-    ["RR.All (sequence likelihood)", "50.0", "–"],
-    ["W.RR.Top2 (sequence likelihood)", "62.5", "–"],
+    ["RR.All (base model as evaluator, no evaluator training)", "62.5 ± 4.0", "4.0", "–"],
+    ["W.RR.Top2 (base model as evaluator, no evaluator training)", "75.0", "4.0", "–"],
+    ["RR.All (sequence likelihood)", "50.0", "–", "–"],
+    ["W.RR.Top2 (sequence likelihood)", "62.5", "–", "–"],
   ]);
   assert.match(table.note ?? "", /problems\): 1\.000; the base model as evaluator before evaluator training: 0\.612; the baselines' AUCs: sequence likelihood 0\.718\./);
   assert.match(table.note ?? "", /"\(base model as evaluator, no evaluator training\)" rows: .*model\.base/);

@@ -37,7 +37,7 @@ export function evalStage(r: Recipe, gen: Arm, scored: boolean, baselines: reado
   return {
     id: `eval/${gen.name}`,
     title: `metrics of ${gen.name}: Pass@1, Pass@k, Maj1@k, MajK@k${scored ? ", re-ranking" : ""}`,
-    version: 2,
+    version: 3,
     config: evalSettings(r),
     inputs: [paths.test, samplesRel, ...baselines.map((b) => b.file(gen.name))],
     outputs: [paths.evalResults(gen.name), `${paths.evalDir(gen.name)}/report.md`, `${paths.evalDir(gen.name)}/report.html`, paths.perProblem(gen.name)],
@@ -84,6 +84,16 @@ export function evalStage(r: Recipe, gen: Arm, scored: boolean, baselines: reado
           for (const [k, v] of Object.entries(lev.results)) {
             if (/^(rr|wrr)\./.test(k)) ev0.results[`${b.prefix}.${k}`] = v;
             else if (k.startsWith("evaluator.auc")) ev0.results[`${b.prefix}.${k.slice("evaluator.".length)}`] = v;
+          }
+          // Its per-problem values too, under the same keys and in the evaluation's problem order,
+          // so that the tables can pair each re-ranking with Maj1 on the same problems.
+          const at = new Map(lev.perProblem.ids.map((id, i) => [id, i]));
+          for (const [k, arr] of Object.entries(lev.perProblem.values)) {
+            if (!/^(rr|wrr)\./.test(k)) continue;
+            ev0.perProblem.values[`${b.prefix}.${k}`] = ev0.perProblem.ids.map((id) => {
+              const i = at.get(id);
+              return i === undefined ? NaN : arr[i];
+            });
           }
           if (partial) {
             put(`${b.prefix}.auc.evaluator-scored`, withinProblemAuc(onScoredCandidates(lgrouped.problems, grouped.problems)));
